@@ -1,0 +1,85 @@
+"""Entry point: builds the Dash app, exposes ``server`` for gunicorn, runs on 8050.
+
+    python chat_app.py           serve on HOST:PORT (default 127.0.0.1:8050)
+    python chat_app.py local     same, sending OpenAI traffic through LOCAL_PROXY
+    gunicorn chat_app:server     production (settings in gunicorn.conf.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import dash
+
+from chatcore import access, stream_api
+from components import layout
+from config import Settings, get_settings
+
+log = logging.getLogger("chat_app")
+
+
+def create_app(settings: Settings) -> dash.Dash:
+    """Build the Dash app (Flask backend) for ``settings``.
+
+    The Flask server gets the stream blueprint and the access hook; the layout is a
+    function so each page load gets fresh server config.
+    """
+    app = dash.Dash(
+        __name__,
+        title="Dash Chat",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        compress=False,
+    )
+    server = app.server
+    server.config["CHAT_SETTINGS"] = settings
+    server.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    access.install(server, settings)
+    server.register_blueprint(stream_api.bp)
+    app.layout = lambda: layout.render(settings)
+    return app
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Command-line arguments: an optional ``local`` mode."""
+    parser = argparse.ArgumentParser(
+        prog="chat_app.py",
+        description="A ChatGPT-style chat app (Dash) for any OpenAI-compatible endpoint.",
+        epilog=(
+            "Settings come from the environment or .env (see .env.example): OPENAI_API_KEY, "
+            "OPENAI_BASE_URL, OPENAI_MODEL, HOST, PORT, LOCAL_PROXY …"
+        ),
+    )
+    parser.add_argument(
+        "mode",
+        nargs="?",
+        choices=["local"],
+        help="'local': send all OpenAI traffic through the HTTP proxy in LOCAL_PROXY "
+        "(default http://127.0.0.1:10809). Without it no proxy is used.",
+    )
+    return parser.parse_args(argv)
+
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+settings = get_settings()
+app = create_app(settings)
+server = app.server
+
+import callbacks  # noqa: E402,F401  (side effect: registers every Dash callback)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the development server on HOST:PORT."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.mode == "local":
+        settings.use_local_proxy = True
+    if settings.use_local_proxy:
+        log.info("local mode: OpenAI traffic goes through the proxy %s", settings.local_proxy)
+    app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

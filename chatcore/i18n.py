@@ -1,0 +1,90 @@
+"""User-facing texts of the chat core in zh-CN and en-US.
+
+Texts are looked up by a stable ``code`` (also sent to the browser, so the page can
+react to it) and formatted with ``str.format`` keyword arguments.
+"""
+
+from __future__ import annotations
+
+SUPPORTED_LOCALES = ("en-US", "zh-CN")
+DEFAULT_LOCALE = "en-US"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "no_api_key": {
+        "en-US": "No API key is configured. Set OPENAI_API_KEY in the environment or .env and restart, or enter your own key in Settings.",
+        "zh-CN": "未配置 API Key。请在环境变量或 .env 中设置 OPENAI_API_KEY 后重启，或在设置中填写你自己的 Key。",
+    },
+    "auth": {
+        "en-US": "The API key was rejected by the model provider (401). Check OPENAI_API_KEY.",
+        "zh-CN": "模型服务拒绝了 API Key（401）。请检查 OPENAI_API_KEY。",
+    },
+    "permission": {
+        "en-US": "The API key is not allowed to use this model or endpoint (403).",
+        "zh-CN": "该 API Key 无权使用此模型或接口（403）。",
+    },
+    "not_found": {
+        "en-US": "The model or endpoint was not found (404). Check the model name and OPENAI_BASE_URL.",
+        "zh-CN": "未找到该模型或接口（404）。请检查模型名称和 OPENAI_BASE_URL。",
+    },
+    "rate_limited": {
+        "en-US": "The model provider is rate limiting requests (429). Try again{after}.",
+        "zh-CN": "模型服务限流（429），请稍后{after}重试。",
+    },
+    "bad_request": {
+        "en-US": "The model provider rejected the request ({status}): {detail}",
+        "zh-CN": "模型服务拒绝了请求（{status}）：{detail}",
+    },
+    "upstream_error": {
+        "en-US": "The model provider had an error ({status}). Try again.",
+        "zh-CN": "模型服务出错（{status}），请重试。",
+    },
+    "timeout": {
+        "en-US": "The model provider did not answer in time. Try again.",
+        "zh-CN": "模型服务响应超时，请重试。",
+    },
+    "connection": {
+        "en-US": "Could not connect to the model provider. Check OPENAI_BASE_URL and the network or proxy.",
+        "zh-CN": "无法连接模型服务。请检查 OPENAI_BASE_URL、网络或代理。",
+    },
+    "stream_interrupted": {
+        "en-US": "The reply was interrupted before it finished. The partial reply is kept; try again.",
+        "zh-CN": "回复在完成前中断。已保留部分回复，请重试。",
+    },
+    "invalid_request": {
+        "en-US": "Invalid request: {detail}",
+        "zh-CN": "请求无效：{detail}",
+    },
+    "payload_too_large": {
+        "en-US": "The request is too large (limit {limit} bytes).",
+        "zh-CN": "请求过大（上限 {limit} 字节）。",
+    },
+    "internal": {
+        "en-US": "Something went wrong on the server. Try again.",
+        "zh-CN": "服务器出错，请重试。",
+    },
+}
+
+AFTER_SECONDS = {"en-US": " in {seconds} s", "zh-CN": "（{seconds} 秒后）"}
+
+
+def normalize_locale(value: str | None) -> str:
+    """Map ``"zh"``, ``"zh-cn"``, ``"zh-Hans-CN"`` … to a supported locale; default en-US."""
+    if value and value.lower().startswith("zh"):
+        return "zh-CN"
+    return DEFAULT_LOCALE
+
+
+def text(code: str, locale: str | None = None, **params: object) -> str:
+    """The text for ``code`` in ``locale``, formatted with ``params``.
+
+    Unknown codes fall back to ``internal``; missing params render as empty strings.
+    """
+    loc = normalize_locale(locale)
+    table = TEXTS.get(code, TEXTS["internal"])
+    template = table.get(loc) or table[DEFAULT_LOCALE]
+
+    class _Blank(dict):
+        def __missing__(self, key: str) -> str:
+            return ""
+
+    return template.format_map(_Blank(params))

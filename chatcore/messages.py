@@ -1,0 +1,125 @@
+"""Messages and the stream request body, in OpenAI Chat Completions shapes.
+
+A message is ``{"role": "system" | "user" | "assistant", "content": str}``
+(https://platform.openai.com/docs/api-reference/chat/create#chat-create-messages).
+Parameter ranges follow the same reference: temperature 0–2, top_p 0–1,
+presence_penalty and frequency_penalty −2–2, max_tokens ≥ 1.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Message(TypedDict):
+    """One chat message, the OpenAI shape, stored as-is in the browser."""
+
+    role: Role
+    content: str
+
+
+class Limits(BaseModel):
+    """Size limits applied to a request (characters / counts)."""
+
+    max_message_chars: int = 32000
+    max_messages: int = 500
+
+
+class ChatMessage(BaseModel):
+    """A validated message; extra keys (ids, timestamps kept by the page) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    role: Role
+    content: str
+
+
+class ChatRequest(BaseModel):
+    """Body of ``POST /api/chat/stream``.
+
+    ``messages`` is the conversation so far, oldest first, ending with the user's
+    newest message; the system prompt travels separately in ``system_prompt``
+    (``None`` = the server default). Optional sampling parameters are forwarded to
+    the upstream only when set.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[ChatMessage] = Field(min_length=1)
+    model: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:/@+\-]+$")
+    system_prompt: str | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    api_key: str | None = Field(default=None, max_length=500)
+    base_url: str | None = Field(default=None, max_length=500)
+    locale: str | None = Field(default=None, max_length=20)
+
+    @field_validator("temperature", "top_p", "presence_penalty", "frequency_penalty", mode="before")
+    @classmethod
+    def _number(cls, value: object) -> object:
+        """Reject booleans and strings where a number is expected."""
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError("must be a number")
+        return value
+
+    @field_validator("max_tokens", mode="before")
+    @classmethod
+    def _integer(cls, value: object) -> object:
+        """Reject booleans, floats and strings where an integer is expected."""
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError("must be an integer")
+        return value
+
+    @model_validator(mode="after")
+    def _last_is_user(self) -> "ChatRequest":
+        """The newest message must be the user's (it is what the model answers)."""
+        if self.messages[-1].role != "user":
+            raise ValueError("the last message must have role 'user'")
+        return self
+
+    def check_limits(self, limits: Limits) -> None:
+        """Raise ``ValueError`` when a size limit is exceeded."""
+        if len(self.messages) > limits.max_messages:
+            raise ValueError(f"too many messages ({len(self.messages)} > {limits.max_messages})")
+        for index, message in enumerate(self.messages):
+            if len(message.content) > limits.max_message_chars:
+                raise ValueError(f"message {index} is longer than {limits.max_message_chars} characters")
+        if self.system_prompt is not None and len(self.system_prompt) > limits.max_message_chars:
+            raise ValueError(f"system_prompt is longer than {limits.max_message_chars} characters")
+
+    def sampling_params(self) -> dict:
+        """The optional sampling parameters that are set, as SDK keyword arguments."""
+        names = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+
+def build_messages(system_prompt: str | None, history: list[ChatMessage] | list[Message]) -> list[Message]:
+    """The ``messages`` array sent upstream: the system prompt (if non-empty) then history.
+
+    Returns new dicts; the input is not mutated.
+    """
+    out: list[Message] = []
+    if system_prompt and system_prompt.strip():
+        out.append({"role": "system", "content": system_prompt})
+    for message in history:
+        if isinstance(message, ChatMessage):
+            out.append({"role": message.role, "content": message.content})
+        else:
+            out.append({"role": message["role"], "content": message["content"]})
+    return out
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """A short, value-free description: ``messages.0.role: Input should be 'system', …``."""
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+    return "; ".join(parts)

@@ -1,0 +1,175 @@
+"""The streaming endpoint: ``POST /api/chat/stream`` (a Flask blueprint).
+
+Request body: ``chatcore.messages.ChatRequest`` as JSON.
+
+Errors found before streaming starts (bad JSON, bad fields, size limits, no API
+key, a user base URL the operator did not allow) get a JSON error response
+``{"error": {"status", "code", "message", "retry_after"}}`` with that status.
+
+Otherwise the response is ``text/event-stream`` (see ``chatcore.sse``) with events:
+
+    meta    {"model": str}                         first, at once (flushes headers)
+    delta   {"content": str}                       each content delta, in order
+    finish  {"finish_reason": str}                 from the upstream
+    usage   {"prompt_tokens", "completion_tokens", "total_tokens"}
+    error   {"status", "code", "message", "retry_after"}   upstream failure
+    done    {"finish_reason", "ttft_ms", "elapsed_ms"}     last event when not aborted
+
+If the browser disconnects (Stop), the WSGI server closes the generator, which
+closes the upstream response: no more tokens are generated for this request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from pydantic import ValidationError
+
+from .access import error_response, request_locale
+from .client import ClientOptions, get_client, list_models, stream_chat
+from .errors import ChatError, map_exception
+from .i18n import normalize_locale
+from .messages import ChatRequest, Limits, build_messages, describe_validation_error
+from .sse import HEADERS, encode_event
+
+log = logging.getLogger("chatcore.stream")
+
+bp = Blueprint("chat_api", __name__)
+
+
+def _settings():
+    """The app's ``config.Settings`` (stored on the Flask app by ``chat_app``)."""
+    return current_app.config["CHAT_SETTINGS"]
+
+
+def client_options(settings, base_url: str | None = None) -> ClientOptions:
+    """Client options from settings; the proxy only in ``local`` mode."""
+    return ClientOptions(
+        base_url=base_url or settings.openai_base_url,
+        proxy=settings.local_proxy if settings.use_local_proxy else None,
+        timeout=settings.request_timeout,
+        max_retries=settings.max_retries,
+    )
+
+
+def resolve_credentials(settings, req_key: str | None, req_base_url: str | None, locale: str) -> tuple[str, str | None]:
+    """Choose ``(api_key, base_url)`` for a request.
+
+    A user key is used when given and allowed. A user base URL is accepted only when
+    the operator enabled it, and then only with the user's own key: the server key
+    is never sent to a user-supplied URL.
+
+    Raises:
+        ChatError: 400 ``invalid_request`` or 503 ``no_api_key``.
+    """
+    user_key = (req_key or "").strip() or None
+    base_url = (req_base_url or "").strip().rstrip("/") or None
+    if user_key and not settings.allow_user_api_key:
+        raise ChatError.make(400, "invalid_request", locale, detail="user API keys are disabled on this server")
+    if base_url:
+        if not settings.allow_user_base_url:
+            raise ChatError.make(400, "invalid_request", locale, detail="a custom base URL is not allowed on this server")
+        if not base_url.startswith(("http://", "https://")):
+            raise ChatError.make(400, "invalid_request", locale, detail="base_url must start with http:// or https://")
+        if not user_key:
+            raise ChatError.make(400, "invalid_request", locale, detail="a custom base URL needs your own API key")
+        return user_key, base_url
+    if user_key:
+        return user_key, None
+    if settings.has_server_key:
+        return settings.openai_api_key.get_secret_value(), None
+    raise ChatError.make(503, "no_api_key", locale)
+
+
+def parse_request(locale: str) -> ChatRequest:
+    """Parse and validate the JSON body.
+
+    Raises:
+        ChatError: 400 for non-JSON or non-object bodies, 422 for invalid fields or limits.
+    """
+    body = request.get_json(silent=True, force=True)
+    if not isinstance(body, dict):
+        raise ChatError.make(400, "invalid_request", locale, detail="the body must be a JSON object")
+    settings = _settings()
+    try:
+        chat_request = ChatRequest.model_validate(body)
+        chat_request.check_limits(Limits(max_message_chars=settings.max_message_chars, max_messages=settings.max_messages))
+    except ValidationError as exc:
+        raise ChatError.make(422, "invalid_request", locale, detail=describe_validation_error(exc)) from None
+    except ValueError as exc:
+        raise ChatError.make(422, "invalid_request", locale, detail=str(exc)) from None
+    return chat_request
+
+
+@bp.post("/api/chat/stream")
+def chat_stream() -> Response:
+    """Stream one assistant reply as SSE (see the module docstring)."""
+    settings = _settings()
+    locale = request_locale()
+    try:
+        chat_request = parse_request(locale)
+        if chat_request.locale:
+            locale = normalize_locale(chat_request.locale)
+        api_key, base_url = resolve_credentials(settings, chat_request.api_key, chat_request.base_url, locale)
+    except ChatError as error:
+        return error_response(error)
+
+    model = chat_request.model or settings.openai_model
+    system_prompt = settings.system_prompt if chat_request.system_prompt is None else chat_request.system_prompt
+    messages = build_messages(system_prompt, chat_request.messages)
+    client = get_client(client_options(settings, base_url))
+    events = stream_chat(
+        client, api_key=api_key, model=model, messages=messages, params=chat_request.sampling_params(), locale=locale
+    )
+
+    def generate():
+        started = time.monotonic()
+        ttft_ms = None
+        finish_reason = None
+        outcome = "aborted"
+        try:
+            yield encode_event("meta", {"model": model})
+            for event in events:
+                if event.name == "delta" and ttft_ms is None:
+                    ttft_ms = round((time.monotonic() - started) * 1000, 1)
+                elif event.name == "finish":
+                    finish_reason = event.data["finish_reason"]
+                elif event.name == "error":
+                    outcome = f"error {event.data['status']} {event.data['code']}"
+                yield encode_event(event.name, event.data)
+            elapsed_ms = round((time.monotonic() - started) * 1000, 1)
+            if not outcome.startswith("error"):
+                outcome = f"ok {finish_reason}"
+            yield encode_event("done", {"finish_reason": finish_reason, "ttft_ms": ttft_ms, "elapsed_ms": elapsed_ms})
+        finally:
+            events.close()  # closes the upstream response (Stop / disconnect)
+            log.info(
+                "chat stream model=%s messages=%d outcome=%s ttft_ms=%s elapsed_ms=%.0f",
+                model, len(messages), outcome, ttft_ms, (time.monotonic() - started) * 1000,
+            )
+
+    return Response(generate(), mimetype="text/event-stream", headers=HEADERS)
+
+
+@bp.get("/api/models")
+def models() -> Response:
+    """``{"models": [...]}``: configured models, plus the endpoint's ``GET /models`` when it answers."""
+    settings = _settings()
+    names = list(settings.models)
+    if settings.has_server_key:
+        try:
+            client = get_client(client_options(settings))
+            for name in list_models(client, settings.openai_api_key.get_secret_value()):
+                if name not in names:
+                    names.append(name)
+        except Exception as exc:  # noqa: BLE001 - the list is optional
+            log.info("models list unavailable: %s", map_exception(exc).code)
+    return jsonify({"models": names, "default": settings.openai_model})
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness: ``{"status": "ok"}``; reveals nothing about configuration."""
+    return jsonify({"status": "ok"})

@@ -1,0 +1,1 @@
+"""Layout pieces: one UI region per module, each exposing ``render(...)``."""

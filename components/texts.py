@@ -1,0 +1,70 @@
+"""UI texts in en-US and zh-CN, shared by the layout (Python) and the page script (JS,
+through the config store)."""
+
+from __future__ import annotations
+
+UI_TEXTS: dict[str, dict[str, str]] = {
+    "en-US": {
+        "app_title": "Dash Chat",
+        "input_placeholder": "Send a message… (Enter to send, Shift+Enter for a new line)",
+        "send": "Send",
+        "stop": "Stop",
+        "clear": "Clear",
+        "clear_confirm": "Clear this conversation?",
+        "clear_confirm_desc": "All its messages will be removed from this browser.",
+        "ok": "Clear",
+        "cancel": "Cancel",
+        "export": "Export",
+        "retry": "Retry",
+        "user": "You",
+        "assistant": "Assistant",
+        "empty_title": "Start a conversation",
+        "empty_desc": "Type a message below and press Enter. Replies stream in as they are written; your history stays in this browser.",
+        "empty_input": "Type a message first.",
+        "too_long": "The message is too long ({n} characters; the limit is {max}). Shorten it and send again.",
+        "network": "The connection to the server was lost. Your message is kept; try again.",
+        "interrupted": "The reply was interrupted before it finished. The partial reply is kept; try again.",
+        "stopped": "Stopped",
+        "incomplete": "Incomplete",
+        "busy": "A reply is still streaming. Stop it first.",
+        "exported": "Conversation exported.",
+        "nothing_to_export": "There is nothing to export yet.",
+        "no_key_title": "No API key configured",
+        "no_key_desc": "Set OPENAI_API_KEY in the environment or in .env, then restart the app.",
+        "copy": "Copy",
+    },
+    "zh-CN": {
+        "app_title": "Dash Chat",
+        "input_placeholder": "输入消息…（Enter 发送，Shift+Enter 换行）",
+        "send": "发送",
+        "stop": "停止",
+        "clear": "清空",
+        "clear_confirm": "清空当前对话？",
+        "clear_confirm_desc": "该对话的全部消息将从此浏览器中删除。",
+        "ok": "清空",
+        "cancel": "取消",
+        "export": "导出",
+        "retry": "重试",
+        "user": "你",
+        "assistant": "助手",
+        "empty_title": "开始对话",
+        "empty_desc": "在下方输入消息并按 Enter。回复会逐字流式显示；历史记录只保存在本浏览器中。",
+        "empty_input": "请先输入消息。",
+        "too_long": "消息过长（{n} 个字符，上限 {max}）。请缩短后再发送。",
+        "network": "与服务器的连接已断开。你的消息已保留，请重试。",
+        "interrupted": "回复在完成前中断。已保留部分回复，请重试。",
+        "stopped": "已停止",
+        "incomplete": "未完成",
+        "busy": "回复仍在生成中，请先停止。",
+        "exported": "对话已导出。",
+        "nothing_to_export": "暂无可导出的内容。",
+        "no_key_title": "未配置 API Key",
+        "no_key_desc": "请在环境变量或 .env 中设置 OPENAI_API_KEY，然后重启应用。",
+        "copy": "复制",
+    },
+}
+
+
+def t(key: str, locale: str = "en-US") -> str:
+    """The UI text for ``key`` in ``locale`` (falls back to en-US)."""
+    return UI_TEXTS.get(locale, UI_TEXTS["en-US"]).get(key) or UI_TEXTS["en-US"][key]
