@@ -460,6 +460,7 @@ class UpstreamServer:
         self._closed: list[dict] = []
         self._open_streams = 0
         self._max_open_streams = 0
+        self._generation = 0  # bumped by reset(); older requests record nothing
         self._ids = itertools.count(1)
 
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -521,8 +522,12 @@ class UpstreamServer:
             return list(self._closed)
 
     def reset(self) -> None:
-        """Forget queued replies, recorded requests and closed events."""
+        """Forget queued replies, recorded requests and closed events.
+
+        Responses still in progress keep counting in :attr:`open_streams` but
+        add no closed event when they end (their request indexes are gone)."""
         with self._lock:
+            self._generation += 1
             self._queue.clear()
             self._requests.clear()
             self._closed.clear()
@@ -745,6 +750,7 @@ class UpstreamServer:
                 parsed = None
             with self._lock:
                 index = len(self._requests)
+                generation = self._generation
                 self._requests.append({
                     "index": index, "method": method, "path": target, "headers": headers,
                     "body": parsed, "t_received": time.monotonic(),
@@ -783,7 +789,7 @@ class UpstreamServer:
                 await self._send_json(conn, 400, _error_body(
                     400, message="Request body must be JSON with a 'messages' array."), keep_alive=keep_alive)
                 return keep_alive
-            return await self._chat(conn, index, parsed, keep_alive)
+            return await self._chat(conn, index, parsed, keep_alive, generation)
         await self._send_json(conn, 404, _error_body(
             404, message=f"Unknown request URL: {method} {target}.", code="unknown_url"),
             keep_alive=keep_alive)
@@ -853,8 +859,10 @@ class UpstreamServer:
             code="unknown_directive"))
 
     def _record_closed(self, index: int, reason: str, t_opened: float, chunks: int,
-                       stream: bool, fault: str | None, status: int) -> None:
+                       stream: bool, fault: str | None, status: int, generation: int | None = None) -> None:
         with self._lock:
+            if generation is not None and generation != self._generation:
+                return
             self._closed.append({
                 "request_index": index, "reason": reason, "t_opened": t_opened,
                 "t_closed": time.monotonic(), "chunks_sent": chunks, "stream": stream,
@@ -862,7 +870,7 @@ class UpstreamServer:
             })
             self._notify()
 
-    async def _chat(self, conn: _Conn, index: int, body: dict, keep_alive: bool) -> bool:
+    async def _chat(self, conn: _Conn, index: int, body: dict, keep_alive: bool, generation: int) -> bool:
         reply = self._choose_reply(body)
         stream = bool(body.get("stream"))
         fault = reply.fault
@@ -885,7 +893,8 @@ class UpstreamServer:
             if stream:
                 with self._lock:
                     self._open_streams -= 1
-            self._record_closed(index, reason, t_opened, state["chunks"], stream, fault, state["status"])
+            self._record_closed(index, reason, t_opened, state["chunks"], stream, fault, state["status"],
+                                generation)
 
         state["finish"] = finish
         reason = "error"
