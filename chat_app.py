@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 import dash
 
 from chatcore import access, stream_api
-from components import layout
+from components import layout, login
 from config import Settings, get_settings
 
 log = logging.getLogger("chat_app")
@@ -37,10 +38,19 @@ def create_app(settings: Settings) -> dash.Dash:
     server = app.server
     server.config["CHAT_SETTINGS"] = settings
     server.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    access.install(server, settings)
+    access.install(server, settings, app)
     server.register_blueprint(stream_api.bp)
-    app.layout = lambda: layout.render(settings)
+    app.layout = lambda: serve_layout(settings)
     return app
+
+
+def serve_layout(settings: Settings):
+    """The page for this request: the login form while signed out (ACCESS_CODES), else the chat."""
+    if access.needs_login():
+        from flask import session
+
+        return login.render(access.request_locale(), session.pop("login_error", None), session.pop("login_retry", None))
+    return layout.render(settings)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -64,9 +74,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+if __name__ == "__main__":
+    parse_args(sys.argv[1:])  # --help and bad arguments answer before settings are read
 settings = get_settings()
 app = create_app(settings)
 server = app.server
+if "gunicorn" in os.environ.get("SERVER_SOFTWARE", ""):
+    # gunicorn binds where gunicorn.conf.py says (0.0.0.0 unless GUNICORN_BIND)
+    _bind = os.environ.get("GUNICORN_BIND") or "0.0.0.0:"
+    _warning = access.open_proxy_warning(settings, _bind.rsplit(":", 1)[0])
+    if _warning:
+        log.warning("\n%s", _warning)
 
 import callbacks  # noqa: E402,F401  (side effect: registers every Dash callback)
 
@@ -78,6 +96,9 @@ def main(argv: list[str] | None = None) -> None:
         settings.use_local_proxy = True
     if settings.use_local_proxy:
         log.info("local mode: OpenAI traffic goes through the proxy %s", settings.local_proxy)
+    warning = access.open_proxy_warning(settings, settings.host)
+    if warning:
+        log.warning("\n%s", warning)
     app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
 
 

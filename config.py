@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me"
@@ -24,6 +24,36 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+# Context windows (tokens) of common models; a table key also covers model names it
+# prefixes (``gpt-4o`` covers ``gpt-4o-2024-08-06``). Source: the providers' model pages.
+DEFAULT_CONTEXT_WINDOWS: dict[str, int] = {
+    "gpt-4o": 128000,
+    "gpt-4o-mini": 128000,
+    "gpt-4.1": 1047576,
+    "o1": 200000,
+    "o3": 200000,
+    "o4-mini": 200000,
+    "gpt-4-turbo": 128000,
+    "gpt-3.5-turbo": 16385,
+    "deepseek-chat": 65536,
+    "deepseek-reasoner": 65536,
+}
+
+
+class ModelPrice(BaseModel):
+    """Price of a model in US dollars per 1,000,000 tokens (``prompt`` = input, ``completion`` = output)."""
+
+    prompt: float = Field(ge=0)
+    completion: float = Field(ge=0)
+
+
+# Prices (USD per 1M tokens) from OpenAI's pricing page; operators override with MODEL_PRICES.
+DEFAULT_MODEL_PRICES: dict[str, ModelPrice] = {
+    "gpt-4o": ModelPrice(prompt=2.5, completion=10.0),
+    "gpt-4o-mini": ModelPrice(prompt=0.15, completion=0.6),
+}
 
 
 class Settings(BaseSettings):
@@ -53,6 +83,20 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=1, ge=0, le=5, description="SDK retries on connection errors/429/5xx before the first token.")
     system_prompt: str = Field(default="", description="Default system prompt sent first in every request.")
 
+    # --- context window and prices (JSON in the environment) ---
+    model_context_windows: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_CONTEXT_WINDOWS),
+        description='Context window in tokens per model, JSON: {"my-model": 32768}.',
+    )
+    default_context_window: int = Field(default=8192, ge=256, description="Context window of models not in the table.")
+    context_reserve_tokens: int = Field(
+        default=1024, ge=0, description="Tokens kept free for the reply when max_tokens is not set."
+    )
+    model_prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: dict(DEFAULT_MODEL_PRICES),
+        description='USD per 1M tokens per model, JSON: {"m": {"prompt": 0.15, "completion": 0.6}}.',
+    )
+
     # --- this server ---
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8050, ge=1, le=65535)
@@ -69,8 +113,58 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma-separated access codes; empty = no login."
     )
     secret_key: SecretStr | None = Field(default=None, description="Signs session cookies.")
+    session_max_age: int = Field(default=7 * 24 * 3600, ge=60, description="Seconds a login lasts.")
+    session_cookie_secure: bool = Field(
+        default=False, description="Always mark cookies Secure (otherwise only when the request came over HTTPS)."
+    )
+    trusted_proxies: int = Field(
+        default=0, ge=0, le=5, description="Reverse proxies in front whose X-Forwarded-* headers are trusted (0 = none)."
+    )
+    login_rate_limit: str = Field(
+        default="5 per minute; 20 per hour", description="Failed logins allowed per client address (flask-limiter syntax)."
+    )
+    # --- rate limits (flask-limiter storage; Redis for several workers/instances) ---
+    ratelimit_storage_uri: str = Field(default="memory://", description="flask-limiter storage URI, e.g. redis://host:6379/0.")
+    chat_rate_limit_session: str = Field(default="20 per minute", description="Chat requests per browser session; empty = off.")
+    chat_rate_limit_address: str = Field(default="60 per minute", description="Chat requests per client address; empty = off.")
+    max_streams_per_session: int = Field(default=2, ge=0, description="Concurrent replies per session; 0 = unlimited.")
+    max_streams_per_address: int = Field(default=10, ge=0, description="Concurrent replies per client address; 0 = unlimited.")
 
     _split_lists = field_validator("openai_models", "access_codes", mode="before")(_split_csv)
+
+    @field_validator("login_rate_limit", "chat_rate_limit_session", "chat_rate_limit_address")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        """Accept flask-limiter rate strings (``"5 per minute; 20/hour"``) or empty."""
+        value = value.strip()
+        if value:
+            from limits import parse_many
+
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError("must be a rate limit like '20 per minute' or '5/minute; 50/hour'") from None
+        return value
+
+    @field_validator("ratelimit_storage_uri")
+    @classmethod
+    def _storage_uri(cls, value: str) -> str:
+        """Accept the storage schemes flask-limiter supports here: memory and Redis."""
+        if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://", "redis+sentinel://", "redis+cluster://")):
+            raise ValueError("must be memory:// or a redis:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_key_with_codes(self) -> "Settings":
+        """Access codes need a real SECRET_KEY: missing, default or short ones stop start-up."""
+        if self.access_codes:
+            key = self.secret_key.get_secret_value().strip() if self.secret_key else ""
+            if not key or key == DEFAULT_SECRET_KEY or len(key) < 16:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of at least 16 characters when ACCESS_CODES is set "
+                    "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+                )
+        return self
 
     @field_validator("openai_base_url", "local_proxy")
     @classmethod
@@ -79,6 +173,21 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("model_context_windows")
+    @classmethod
+    def _positive_windows(cls, value: dict[str, int]) -> dict[str, int]:
+        """Every context window must be a positive number of tokens."""
+        for name, window in value.items():
+            if window < 256:
+                raise ValueError(f"context window of {name!r} must be at least 256 tokens")
+        return value
+
+    def context_window(self, model: str) -> int:
+        """The context window (tokens) configured for ``model`` (prefix match, then the default)."""
+        from chatcore.context import context_window_for
+
+        return context_window_for(model, self.model_context_windows, self.default_context_window)
 
     @property
     def models(self) -> list[str]:
@@ -102,7 +211,7 @@ def format_validation_error(exc: ValidationError) -> str:
     """One line per bad variable: ``PORT: Input should be a valid integer``."""
     lines = ["Invalid configuration:"]
     for err in exc.errors():
-        name = str(err["loc"][0]).upper() if err["loc"] else "?"
+        name = str(err["loc"][0]).upper() if err["loc"] else "SECRET_KEY" if "SECRET_KEY" in err["msg"] else "?"
         lines.append(f"  {name}: {err['msg']}")
     return "\n".join(lines)
 

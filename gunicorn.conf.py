@@ -1,20 +1,70 @@
-"""gunicorn settings, read automatically by `gunicorn chat_app:server`.
+"""gunicorn settings, read automatically by `gunicorn chat_app:server` (from the cwd).
 
-The default sync worker serves one request at a time, so one streaming reply would
-block everyone else. gthread workers hold many concurrent streams (one thread each).
+Why not the defaults: the sync worker serves one request at a time, so one streaming
+reply would block every other user. A streamed reply is mostly waiting on the
+upstream, so the worker must hold many open streams cheaply.
+
+Measured with `python bench/run_all.py` (bench/README.md has the full table), one
+2-core machine, test upstream with a 1 s first-token delay and 0.5 s between deltas:
+
+    MEASURED-NUMBERS-PLACEHOLDER
+
+Every choice can be overridden from the environment:
+
+    PORT                   port to bind on 0.0.0.0 (Render sets it; default 8050)
+    GUNICORN_BIND          full bind address instead, e.g. 127.0.0.1:8050 behind nginx
+    WEB_CONCURRENCY        worker processes
+    GUNICORN_WORKER_CLASS  gevent (default) or gthread
+    GUNICORN_THREADS       threads per worker (gthread only)
+    GUNICORN_CONNECTIONS   open connections per worker (gevent; gthread keep-alive cap)
+    GUNICORN_TIMEOUT       seconds a silent worker may take before it is restarted
+    GUNICORN_GRACEFUL_TIMEOUT  seconds running replies get to finish on restart/deploy
 """
 
 import os
+import sys
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8050')}"
-worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-threads = int(os.environ.get("GUNICORN_THREADS", "64"))
-# A slow reply may take minutes: do not kill a worker that is streaming.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "330"))
+
+def _int(name: str, default: int) -> int:
+    """An integer environment variable, or ``default`` when unset or empty."""
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8050)}"
+
+# gevent: one greenlet per open stream; gunicorn's gevent worker monkey-patches the
+# standard library before it imports chat_app, so the openai client (httpx2 over
+# patched sockets) yields while waiting on the upstream.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent").strip() or "gevent"
+workers = _int("WEB_CONCURRENCY", 2)
+threads = _int("GUNICORN_THREADS", 100)
+worker_connections = _int("GUNICORN_CONNECTIONS", 2000)
+
+# A reply may stream for minutes (long answers, slow reasoning models). With async
+# and threaded workers `timeout` only restarts a worker whose main loop is stuck, but
+# the graceful timeout decides whether running replies survive a deploy or restart:
+# longer than a long reply (REQUEST_TIMEOUT is 60 s between tokens by default).
+timeout = _int("GUNICORN_TIMEOUT", 120)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 300)
 keepalive = 5
+
+# Access log to stdout, without request bodies or query strings (they may hold user
+# text); %(M)s is the request time in milliseconds.
 accesslog = "-"
 errorlog = "-"
-# Access log without request bodies or query strings (they may hold user text).
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+# Behind nginx on the same host, trust its X-Forwarded-* headers (loopback only).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_fork(server, worker):
+    """Before a gevent worker patches the standard library and imports the app.
+
+    httpcore2 (under the openai client) imports ``trio`` when it is installed; trio's
+    import needs ``select.epoll``, which gevent's monkey-patching removes, so the first
+    request would fail with AttributeError. The sync client never uses trio: make
+    ``import trio`` raise ImportError in gevent workers, which httpcore2 handles.
+    """
+    if "gevent" in type(worker).__module__ and "trio" not in sys.modules:
+        sys.modules["trio"] = None  # type: ignore[assignment]

@@ -1,5 +1,6 @@
 /*
- * Page script of the chat: streaming, sending, stopping, rendering the history.
+ * Page script of the chat: streaming, sending, stopping, conversations, settings,
+ * message actions, backup/restore, theme and language.
  *
  * Why a hand-written stream reader instead of a component: fuc.FefferyPostEventSource
  * exposes only the latest `data` (React batching can collapse several events into
@@ -9,47 +10,91 @@
  * throttled (at most one Markdown update every FLUSH_MS, on an animation frame).
  *
  * Callbacks wired from callbacks/*.py live under window.dash_clientside.chat.
+ * Clicks on elements drawn here (conversation list items, message actions) are
+ * handled by event delegation on `data-action` attributes.
+ *
  * Store shape (chat-history-store, kept in IndexedDB):
  *   {version: 1, active_id: str, conversations: [{id, title, created_at, updated_at,
- *     settings: {}, error: null | {status, code, message, retry_after},
- *     messages: [{id, role, content, created_at, finish_reason?, usage?,
- *                 incomplete?, stopped?, ttft_ms?}]}]}
+ *     settings: {model?, system_prompt?, temperature?, top_p?, presence_penalty?,
+ *                frequency_penalty?, max_tokens?, history?},
+ *     error: null | {status, code, message, retry_after},
+ *     messages: [{id, role, content, created_at, finish_reason?, usage?, model?,
+ *                 incomplete?, stopped?, ttft_ms?, trimmed?}]}]}
+ * Prefs (chat-prefs-store, localStorage, never sent to the server by a callback):
+ *   {defaults: {same keys as settings}, api_key?, base_url?, theme?: 'light'|'dark'}
+ * The user's API key leaves the browser only inside the stream request body.
+ * Stores are updated copy-on-write (only the changed conversation is copied), so a
+ * 20 MB history is not cloned on every message.
  */
 (function () {
   'use strict';
 
   var FLUSH_MS = 40; // ≈25 Markdown updates a second at most
+  var INITIAL_VISIBLE = 40; // messages drawn when a conversation opens
+  var PAGE_VISIBLE = 60; // more drawn per "show earlier" / scroll to the top
+  var SETTING_KEYS = ['model', 'system_prompt', 'temperature', 'top_p', 'presence_penalty',
+    'frequency_penalty', 'max_tokens', 'history'];
+  // [key, min, max, integer] — ranges from the OpenAI Chat Completions reference
+  var NUMERIC = [['temperature', 0, 2, false], ['top_p', 0, 1, false], ['presence_penalty', -2, 2, false],
+    ['frequency_penalty', -2, 2, false], ['max_tokens', 1, 1000000, true], ['history', 0, 10000, true]];
+  var NUMERIC_IDS = {
+    temperature: 'chat-setting-temperature', top_p: 'chat-setting-top-p',
+    presence_penalty: 'chat-setting-presence-penalty', frequency_penalty: 'chat-setting-frequency-penalty',
+    max_tokens: 'chat-setting-max-tokens', history: 'chat-setting-history'
+  };
   var IDS = {
     store: 'chat-history-store',
+    prefs: 'chat-prefs-store',
+    view: 'chat-view-store',
     streamMessage: 'chat-stream-message',
     streamMarkdown: 'chat-stream-markdown',
     send: 'chat-send-button',
     stop: 'chat-stop-button',
     input: 'chat-input',
     scroll: 'chat-scroll',
-    globalMessage: 'global-message'
+    globalMessage: 'global-message',
+    download: 'chat-download',
+    renameModal: 'chat-rename-modal',
+    renameInput: 'chat-rename-input',
+    deleteModal: 'chat-delete-modal',
+    editModal: 'chat-edit-modal',
+    editInput: 'chat-edit-input',
+    model: 'chat-setting-model',
+    sidebar: 'chat-sidebar',
+    sidebarToggle: 'chat-sidebar-toggle',
+    sidebarMask: 'chat-sidebar-mask'
   };
+  var BACKUP_FORMAT = 'dash-chat-backup';
   var SAFE_LINK_FUNC = "(href) => { const h = String(href || '').trim(); " +
     "return /^(https?:|mailto:|#)/i.test(h) ? h : '#'; }";
 
   var state = {
-    data: null,      // mirror of the store, refreshed by renderMessages
+    data: null,      // mirror of the history store
     config: null,    // public server config
-    run: null        // the reply being streamed, or null
+    prefs: {},       // mirror of the prefs store
+    run: null,       // the reply being streamed, or null
+    visible: {},     // conversation id → how many newest messages are drawn
+    renderedId: null, // conversation drawn last (to scroll to the bottom on switch)
+    pending: { rename: null, remove: null, edit: null },
+    modelsLoaded: false,
+    keepScroll: null
   };
-  // Read-only view for tests and benchmarks (timings of the last reply).
-  window.chatDebug = { lastRun: null, runs: 0 };
+  // Read-only view for tests and benchmarks (timings of the last reply and render).
+  window.chatDebug = {
+    lastRun: null, runs: 0, lastRender: null,
+    history: function () { return state.data; },
+    streaming: function () { return !!state.run; }
+  };
 
   function noUpdate() { return window.dash_clientside.no_update; }
   function setProps(id, props) { window.dash_clientside.set_props(id, props); }
-  function clone(value) { return JSON.parse(JSON.stringify(value)); }
   function uid(prefix) {
     return prefix + '-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 8);
   }
+  function isSet(value) { return value !== undefined && value !== null && value !== ''; }
 
   function locale() {
-    var lang = (document.documentElement.lang || navigator.language || 'en-US');
-    return /^zh/i.test(lang) ? 'zh-CN' : 'en-US';
+    return (state.config && state.config.locale) || (/^zh/i.test(navigator.language || '') ? 'zh-CN' : 'en-US');
   }
   function text(key, params) {
     var texts = (state.config && state.config.texts) || {};
@@ -68,35 +113,72 @@
       }
     });
   }
+  function isDark() {
+    var theme = state.prefs && state.prefs.theme;
+    if (theme) { return theme === 'dark'; }
+    return !!(window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches);
+  }
+  function codeTheme() { return isDark() ? 'a11y-dark' : 'gh-colors'; }
 
-  // ----- conversations ----------------------------------------------------
+  // ----- conversations (copy-on-write) -----------------------------------------
   function newConversation() {
     var now = Date.now();
     return { id: uid('c'), title: '', created_at: now, updated_at: now, settings: {}, error: null, messages: [] };
   }
+  /** A new top-level object sharing the conversations (copy before changing one). */
   function ensureData(data) {
-    if (data && Array.isArray(data.conversations) && data.conversations.length) { return clone(data); }
+    if (data && Array.isArray(data.conversations) && data.conversations.length) {
+      return { version: data.version || 1, active_id: data.active_id, conversations: data.conversations.slice() };
+    }
     var conversation = newConversation();
     return { version: 1, active_id: conversation.id, conversations: [conversation] };
   }
-  function findConversation(data, id) {
-    if (!data || !Array.isArray(data.conversations)) { return null; }
+  function findIndex(data, id) {
+    if (!data || !Array.isArray(data.conversations)) { return -1; }
     for (var i = 0; i < data.conversations.length; i++) {
-      if (data.conversations[i].id === id) { return data.conversations[i]; }
+      if (data.conversations[i] && data.conversations[i].id === id) { return i; }
     }
-    return null;
+    return -1;
+  }
+  function findConversation(data, id) {
+    var index = findIndex(data, id);
+    return index < 0 ? null : data.conversations[index];
   }
   function activeConversation(data) {
     var found = findConversation(data, data && data.active_id);
-    if (!found && data && data.conversations && data.conversations.length) {
-      data.active_id = data.conversations[0].id;
-      found = data.conversations[0];
-    }
+    if (!found && data && data.conversations && data.conversations.length) { found = data.conversations[0]; }
     return found;
+  }
+  /** Copy conversation `id` inside `next` (from ensureData) so it can be changed. */
+  function editable(next, id) {
+    var index = findIndex(next, id);
+    if (index < 0) { return null; }
+    var copy = Object.assign({}, next.conversations[index]);
+    copy.messages = (copy.messages || []).slice();
+    copy.settings = Object.assign({}, copy.settings || {});
+    next.conversations[index] = copy;
+    return copy;
+  }
+  function editableActive(next) {
+    if (!findConversation(next, next.active_id)) { next.active_id = next.conversations[0].id; }
+    return editable(next, next.active_id);
+  }
+  function commit(next) {
+    state.data = next;
+    setProps(IDS.store, { data: next });
   }
   function makeTitle(content) {
     var line = content.replace(/\s+/g, ' ').trim();
     return line.length > 40 ? line.slice(0, 40) + '…' : line;
+  }
+  function effectiveSettings(conversation) {
+    var defaults = (state.prefs && state.prefs.defaults) || {};
+    var own = (conversation && conversation.settings) || {};
+    var out = {};
+    SETTING_KEYS.forEach(function (key) {
+      out[key] = isSet(own[key]) ? own[key] : (isSet(defaults[key]) ? defaults[key] : null);
+    });
+    return out;
   }
 
   // ----- SSE parsing (HTML Living Standard §9.2.6, the fields this server sends) -----
@@ -130,7 +212,8 @@
 
   // ----- streaming ----------------------------------------------------------
   function setStreaming(active) {
-    setProps(IDS.streamMessage, { className: active ? 'chat-message chat-message-assistant chat-stream-active' : 'chat-stream-idle' });
+    var shown = active && state.run && state.data && state.run.conversationId === state.data.active_id;
+    setProps(IDS.streamMessage, { className: shown ? 'chat-message chat-message-assistant chat-stream-active' : 'chat-stream-idle' });
     if (!active) { setProps(IDS.streamMarkdown, { markdownStr: '' }); }
     setProps(IDS.send, { style: active ? { display: 'none' } : {} });
     setProps(IDS.stop, { style: active ? {} : { display: 'none' } });
@@ -149,7 +232,7 @@
     run.frame = 0;
     run.lastFlush = performance.now();
     run.flushes += 1;
-    setProps(IDS.streamMarkdown, { markdownStr: run.text });
+    setProps(IDS.streamMarkdown, { markdownStr: run.prefix + run.text });
     window.requestAnimationFrame(function () { scrollToBottom(false); });
   }
   function scheduleFlush(run) {
@@ -161,19 +244,37 @@
     }, wait);
   }
 
-  function requestPayload(conversation) {
-    var settings = conversation.settings || {};
-    var payload = {
-      messages: conversation.messages
-        .filter(function (m) { return m.role === 'user' || m.role === 'assistant' || m.role === 'system'; })
-        .map(function (m) { return { role: m.role, content: m.content }; }),
-      locale: locale()
-    };
+  /**
+   * The POST body for /api/chat/stream: the conversation's messages (the newest
+   * `history` setting of them, at most config.max_messages, and within the body-size
+   * limit), its effective settings, and the user's own key/base URL if set.
+   * Returns {payload, leftOut} where leftOut counts messages not sent.
+   */
+  function requestPayload(conversation, continueReply) {
+    var settings = effectiveSettings(conversation);
+    var config = state.config || {};
+    var all = conversation.messages
+      .filter(function (m) { return m.role === 'user' || m.role === 'assistant' || m.role === 'system'; })
+      .map(function (m) { return { role: m.role, content: m.content }; });
+    var keep = all.length;
+    if (isSet(settings.history) && Number(settings.history) > 0) { keep = Math.min(keep, Number(settings.history)); }
+    keep = Math.min(keep, config.max_messages || 500);
+    var messages = all.slice(all.length - keep);
+    var payload = { messages: messages, locale: locale() };
     ['model', 'system_prompt', 'temperature', 'top_p', 'presence_penalty', 'frequency_penalty', 'max_tokens']
-      .forEach(function (name) {
-        if (settings[name] !== undefined && settings[name] !== null && settings[name] !== '') { payload[name] = settings[name]; }
-      });
-    return payload;
+      .forEach(function (name) { if (isSet(settings[name])) { payload[name] = settings[name]; } });
+    var prefs = state.prefs || {};
+    if (isSet(prefs.api_key) && config.allow_user_api_key !== false) { payload.api_key = String(prefs.api_key).trim(); }
+    if (isSet(prefs.base_url) && isSet(payload.api_key) && config.allow_user_base_url) { payload.base_url = String(prefs.base_url).trim(); }
+    if (continueReply) { payload.continue_reply = true; }
+    // stay under the server's body limit: leave out the oldest messages first
+    var limit = (config.max_body_bytes || 2000000) * 0.9;
+    var size = new Blob([JSON.stringify(payload)]).size;
+    while (size > limit && payload.messages.length > 1) {
+      size -= new Blob([JSON.stringify(payload.messages[0])]).size + 1;
+      payload.messages = payload.messages.slice(1);
+    }
+    return { payload: payload, leftOut: all.length - payload.messages.length };
   }
 
   function handleEvent(run, name, raw) {
@@ -186,6 +287,7 @@
       scheduleFlush(run);
     } else if (name === 'meta') {
       run.model = data.model;
+      run.trimmed = (data.trimmed || 0);
     } else if (name === 'finish') {
       run.finishReason = data.finish_reason;
     } else if (name === 'usage') {
@@ -198,22 +300,35 @@
     }
   }
 
-  function startStream(conversation) {
+  /**
+   * Stream a reply for `conversation` (its messages end with the user's message, or
+   * with the assistant message `opts.continueId` to continue). Every path — send,
+   * retry, regenerate, edit, continue — comes here.
+   */
+  function startStream(conversation, opts) {
+    opts = opts || {};
+    var continueMessage = null;
+    if (opts.continueId) {
+      continueMessage = conversation.messages[conversation.messages.length - 1];
+    }
+    var request = requestPayload(conversation, !!continueMessage);
     var run = {
       controller: new AbortController(), conversationId: conversation.id, text: '',
+      prefix: continueMessage ? continueMessage.content : '', continueId: continueMessage ? continueMessage.id : null,
       t0: performance.now(), ttftMs: null, deltas: 0, flushes: 0, lastFlush: 0,
       timer: 0, frame: 0, finishReason: null, usage: null, error: null, done: false,
-      stopped: false, discard: false, model: null
+      stopped: false, discard: false, model: null, trimmed: 0, leftOut: request.leftOut
     };
     state.run = run;
     setStreaming(true);
+    if (run.prefix) { setProps(IDS.streamMarkdown, { markdownStr: run.prefix }); }
     scrollToBottom(true);
     var element = document.getElementById(IDS.scroll);
     if (element) { element.dataset.follow = 'true'; }
     fetch((state.config && state.config.stream_url) || '/api/chat/stream', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Accept': 'text/event-stream' },
-      body: JSON.stringify(requestPayload(conversation)),
+      body: JSON.stringify(request.payload),
       signal: run.controller.signal,
       credentials: 'same-origin'
     }).then(function (response) {
@@ -247,6 +362,16 @@
     }).then(function () { finishRun(run); });
   }
 
+  function addUsage(a, b) {
+    if (!a) { return b; }
+    if (!b) { return a; }
+    return {
+      prompt_tokens: (a.prompt_tokens || 0) + (b.prompt_tokens || 0),
+      completion_tokens: (a.completion_tokens || 0) + (b.completion_tokens || 0),
+      total_tokens: (a.total_tokens || 0) + (b.total_tokens || 0)
+    };
+  }
+
   function finishRun(run) {
     if (run.timer) { window.clearTimeout(run.timer); }
     if (run.frame) { window.cancelAnimationFrame(run.frame); }
@@ -256,14 +381,31 @@
     window.chatDebug.lastRun = {
       ttft_ms: run.ttftMs, total_ms: totalMs, deltas: run.deltas, flushes: run.flushes,
       chars: run.text.length, finish_reason: run.finishReason, stopped: run.stopped,
-      error: run.error ? run.error.code : null, server: run.server || null
+      error: run.error ? run.error.code : null, server: run.server || null,
+      trimmed: run.trimmed, left_out: run.leftOut
     };
     setStreaming(false);
-    if (run.discard) { return; }
-    var data = ensureData(state.data);
-    var conversation = findConversation(data, run.conversationId);
-    if (!conversation) { return; }
-    if (run.text) {
+    var next = ensureData(state.data);
+    if (run.discard || findIndex(next, run.conversationId) < 0) {
+      commit(next); // redraw (a continued message was hidden while streaming)
+      return;
+    }
+    var conversation = editable(next, run.conversationId);
+    var leftOut = (run.leftOut || 0) + (run.trimmed || 0);
+    if (run.continueId) {
+      var index = -1;
+      conversation.messages.forEach(function (m, i) { if (m.id === run.continueId) { index = i; } });
+      if (index >= 0 && run.text) {
+        var old = conversation.messages[index];
+        var merged = Object.assign({}, old, {
+          content: old.content + run.text, finish_reason: run.finishReason || old.finish_reason,
+          usage: addUsage(old.usage, run.usage), model: run.model || old.model
+        });
+        if (run.stopped) { merged.stopped = true; } else { delete merged.stopped; }
+        if (run.error) { merged.incomplete = true; }
+        conversation.messages[index] = merged;
+      }
+    } else if (run.text) {
       var message = {
         id: uid('m'), role: 'assistant', content: run.text, created_at: Date.now(),
         finish_reason: run.finishReason, model: run.model
@@ -272,15 +414,254 @@
       if (run.ttftMs !== null) { message.ttft_ms = Math.round(run.ttftMs); }
       if (run.stopped) { message.stopped = true; }
       if (run.error) { message.incomplete = true; }
+      if (leftOut > 0) { message.trimmed = leftOut; }
       conversation.messages.push(message);
     }
     conversation.error = run.error && !run.stopped ? run.error : null;
     conversation.updated_at = Date.now();
-    state.data = data;
-    setProps(IDS.store, { data: data });
+    commit(next);
   }
 
-  // ----- Enter to send, Shift+Enter for a new line ----------------------------
+  // ----- rendering ------------------------------------------------------------
+  function component(type, namespace, props) { return { type: type, namespace: namespace, props: props }; }
+  function div(className, children, extra) {
+    var props = { className: className, children: children };
+    Object.keys(extra || {}).forEach(function (k) { props[k] = extra[k]; });
+    return component('Div', 'dash_html_components', props);
+  }
+  function span(className, children, extra) {
+    var props = { className: className, children: children };
+    Object.keys(extra || {}).forEach(function (k) { props[k] = extra[k]; });
+    return component('Span', 'dash_html_components', props);
+  }
+  function icon(name) { return component('AntdIcon', 'feffery_antd_components', { icon: name }); }
+  function actionButton(action, label, iconName, extra) {
+    var props = { className: 'chat-action chat-action-' + action, 'data-action': action, title: label,
+      children: [icon(iconName), span('chat-action-label', label)] };
+    Object.keys(extra || {}).forEach(function (k) { props[k] = extra[k]; });
+    return component('Button', 'dash_html_components', props);
+  }
+  function markdownProps(markdown, withMermaid) {
+    var props = {
+      markdownStr: markdown, renderHtml: false, codeTheme: codeTheme(), showLineNumbers: false,
+      showCopyButton: true, wrapLongLines: true, linkTransformFunc: SAFE_LINK_FUNC,
+      forceTableContentTextAlignCenter: false
+    };
+    // mermaid in strict mode: no click callbacks, HTML labels sanitized
+    if (withMermaid && /```mermaid/.test(markdown)) {
+      props.mermaidOptions = { securityLevel: 'strict', theme: isDark() ? 'dark' : 'default' };
+    }
+    return props;
+  }
+  function formatCost(cost) {
+    if (cost >= 0.01) { return cost.toFixed(4); }
+    return cost.toPrecision(2);
+  }
+  function usageLine(message) {
+    var parts = [];
+    if (message.usage) {
+      parts.push(text('usage', { prompt: message.usage.prompt_tokens, completion: message.usage.completion_tokens }));
+      var prices = (state.config && state.config.prices) || {};
+      var price = prices[message.model];
+      if (price) {
+        var cost = (price.prompt * (message.usage.prompt_tokens || 0) + price.completion * (message.usage.completion_tokens || 0)) / 1e6;
+        parts.push(span('chat-message-cost', text('cost', { cost: formatCost(cost) })));
+      }
+    }
+    if (message.model) { parts.push(span('chat-message-model', message.model)); }
+    return parts.length ? div('chat-message-usage', parts) : null;
+  }
+
+  function messageComponent(message, index, lastIndex, lastAssistant) {
+    var role = message.role === 'user' ? 'user' : (message.role === 'system' ? 'system' : 'assistant');
+    var avatar = component('AntdAvatar', 'feffery_antd_components', {
+      mode: 'icon', icon: role === 'user' ? 'antd-user' : 'antd-robot', className: 'chat-avatar chat-avatar-' + role
+    });
+    var roleLine = [text(role === 'user' ? 'user' : 'assistant')];
+    if (message.stopped) { roleLine.push(span('chat-message-flag', text('stopped'))); }
+    else if (message.incomplete) { roleLine.push(span('chat-message-flag', text('incomplete'))); }
+    var content = (role === 'user' || window.__plain)
+      ? div('chat-message-text', message.content)
+      : component('FefferyMarkdown', 'feffery_markdown_components', markdownProps(message.content, true));
+    var actions = window.__noactions ? [] : [component('AntdCopyText', 'feffery_antd_components', {
+      text: message.content, className: 'chat-message-actions chat-action-copy',
+      locale: locale() === 'zh-CN' ? 'zh-cn' : 'en-us'
+    })];
+    var idAttr = { 'data-msg-id': message.id || '' };
+    if (role === 'user') { actions.push(actionButton('edit', text('edit'), 'antd-edit', idAttr)); }
+    if (role === 'assistant' && index === lastAssistant && index === lastIndex) {
+      actions.push(actionButton('regenerate', text('regenerate'), 'antd-reload', idAttr));
+      if (message.finish_reason === 'length') {
+        actions.push(actionButton('continue', text('continue'), 'antd-caret-right', idAttr));
+      }
+    }
+    var body = [div('chat-message-role', roleLine), content];
+    if (role === 'assistant' && message.finish_reason === 'length') { body.push(div('chat-message-flag chat-message-length', text('length_hint'))); }
+    if (message.trimmed) { body.push(div('chat-message-trimmed', text('trimmed', { n: message.trimmed }))); }
+    var usage = role === 'assistant' ? usageLine(message) : null;
+    if (usage) { body.push(usage); }
+    body.push(div('chat-message-toolbar', actions));
+    var classes = 'chat-message chat-message-' + role + (message.incomplete ? ' chat-message-incomplete' : '');
+    return div(classes, [avatar, div('chat-message-body', body)],
+      { key: message.id || ('i' + index), 'data-msg-id': message.id || '' });
+  }
+
+  function afterRender(fn) {
+    // Outputs are applied after the callback returns: wait two frames.
+    window.requestAnimationFrame(function () { window.requestAnimationFrame(fn); });
+  }
+
+  function conversationMatches(conversation, query) {
+    if (!query) { return true; }
+    if ((conversation.title || '').toLowerCase().indexOf(query) >= 0) { return true; }
+    var messages = conversation.messages || [];
+    for (var i = 0; i < messages.length; i++) {
+      if (String(messages[i].content || '').toLowerCase().indexOf(query) >= 0) { return true; }
+    }
+    return false;
+  }
+
+  function sidebarItem(conversation, active) {
+    return div('chat-conv-item' + (active ? ' chat-conv-item-active' : ''), [
+      span('chat-conv-title', conversation.title || text('untitled')),
+      span('chat-conv-actions', [
+        actionButton('rename', text('rename'), 'antd-edit', { 'data-conv-id': conversation.id }),
+        actionButton('delete', text('delete'), 'antd-delete', { 'data-conv-id': conversation.id })
+      ])
+    ], { key: conversation.id, 'data-action': 'switch', 'data-conv-id': conversation.id, title: conversation.title || '' });
+  }
+
+  // ----- backup / restore ---------------------------------------------------------
+  function validMessage(m) {
+    return m && typeof m === 'object' && (m.role === 'user' || m.role === 'assistant' || m.role === 'system') &&
+      typeof m.content === 'string';
+  }
+  /** Parse and check a backup file; returns {conversations} or throws Error(reason). */
+  function parseBackup(raw) {
+    var doc;
+    try { doc = JSON.parse(raw); } catch (e) { throw new Error('not valid JSON'); }
+    if (!doc || typeof doc !== 'object' || doc.format !== BACKUP_FORMAT) { throw new Error('missing "format": "' + BACKUP_FORMAT + '"'); }
+    if (doc.version !== 1) { throw new Error('unsupported version ' + JSON.stringify(doc.version)); }
+    if (!Array.isArray(doc.conversations)) { throw new Error('"conversations" must be a list'); }
+    doc.conversations.forEach(function (c, i) {
+      if (!c || typeof c !== 'object' || typeof c.id !== 'string' || !c.id) { throw new Error('conversation ' + i + ' has no id'); }
+      if (!Array.isArray(c.messages)) { throw new Error('conversation ' + i + ': "messages" must be a list'); }
+      c.messages.forEach(function (m, j) {
+        if (!validMessage(m)) { throw new Error('conversation ' + i + ', message ' + j + ': needs role and text content'); }
+      });
+    });
+    return doc;
+  }
+  function signature(conversation) {
+    return JSON.stringify([conversation.title || '', (conversation.messages || []).map(function (m) { return [m.role, m.content]; })]);
+  }
+  function decodeUpload(contents) {
+    var comma = contents.indexOf(',');
+    var binary = atob(comma >= 0 ? contents.slice(comma + 1) : contents);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) { bytes[i] = binary.charCodeAt(i); }
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  }
+  function stamp() {
+    var d = new Date();
+    function p(n) { return (n < 10 ? '0' : '') + n; }
+    return d.getFullYear() + p(d.getMonth() + 1) + p(d.getDate()) + '-' + p(d.getHours()) + p(d.getMinutes()) + p(d.getSeconds());
+  }
+
+  // ----- actions started from the page (event delegation) ----------------------------
+  function busy() {
+    if (state.run) { toast('warning', text('busy')); return true; }
+    return false;
+  }
+  function openSidebar(open) {
+    var sidebar = document.getElementById(IDS.sidebar);
+    if (sidebar) { sidebar.classList.toggle('chat-sidebar-open', open); }
+    var mask = document.getElementById(IDS.sidebarMask);
+    if (mask) { mask.classList.toggle('chat-sidebar-mask-open', open); }
+  }
+  function switchTo(id) {
+    if (!state.data || state.data.active_id === id) { openSidebar(false); return; }
+    var next = ensureData(state.data);
+    next.active_id = id;
+    commit(next);
+    openSidebar(false);
+  }
+  function showEarlier() {
+    var conversation = activeConversation(state.data);
+    if (!conversation) { return; }
+    var total = (conversation.messages || []).length;
+    var current = state.visible[conversation.id] || INITIAL_VISIBLE;
+    if (current >= total) { return; }
+    state.visible[conversation.id] = current + PAGE_VISIBLE;
+    var element = document.getElementById(IDS.scroll);
+    state.keepScroll = element ? { fromBottom: element.scrollHeight - element.scrollTop } : null;
+    setProps(IDS.view, { data: { limit: state.visible[conversation.id], at: Date.now() } });
+  }
+  function regenerate() {
+    if (busy()) { return; }
+    var next = ensureData(state.data);
+    var conversation = editableActive(next);
+    var messages = conversation.messages;
+    if (messages.length && messages[messages.length - 1].role === 'assistant') { messages.pop(); }
+    if (!messages.length || messages[messages.length - 1].role !== 'user') { return; }
+    conversation.error = null;
+    commit(next);
+    startStream(conversation);
+  }
+  function continueReply(messageId) {
+    if (busy()) { return; }
+    var next = ensureData(state.data);
+    var conversation = editableActive(next);
+    var last = conversation.messages[conversation.messages.length - 1];
+    if (!last || last.role !== 'assistant' || last.id !== messageId) { return; }
+    conversation.error = null;
+    state.data = next;
+    startStream(conversation, { continueId: last.id });
+    commit(next); // redraw without the continued message (it streams below)
+  }
+  function openEdit(messageId) {
+    if (busy()) { return; }
+    var conversation = activeConversation(state.data);
+    var message = (conversation && conversation.messages || []).filter(function (m) { return m.id === messageId; })[0];
+    if (!message) { return; }
+    state.pending.edit = messageId;
+    setProps(IDS.editInput, { value: message.content });
+    setProps(IDS.editModal, { visible: true });
+  }
+
+  document.addEventListener('click', function (event) {
+    var target = event.target && event.target.closest ? event.target.closest('[data-action]') : null;
+    if (target) {
+      var action = target.getAttribute('data-action');
+      var convId = target.getAttribute('data-conv-id');
+      var msgId = target.getAttribute('data-msg-id');
+      if (action === 'switch') { switchTo(convId); }
+      else if (action === 'rename') {
+        event.stopPropagation();
+        var conversation = findConversation(state.data, convId);
+        state.pending.rename = convId;
+        setProps(IDS.renameInput, { value: (conversation && conversation.title) || '' });
+        setProps(IDS.renameModal, { visible: true });
+      } else if (action === 'delete') {
+        event.stopPropagation();
+        state.pending.remove = convId;
+        setProps(IDS.deleteModal, { visible: true });
+      } else if (action === 'show-earlier') { showEarlier(); }
+      else if (action === 'regenerate') { regenerate(); }
+      else if (action === 'continue') { continueReply(msgId); }
+      else if (action === 'edit') { openEdit(msgId); }
+      return;
+    }
+    var toggle = event.target && event.target.closest ? event.target.closest('#' + IDS.sidebarToggle) : null;
+    if (toggle) {
+      var sidebar = document.getElementById(IDS.sidebar);
+      openSidebar(!(sidebar && sidebar.classList.contains('chat-sidebar-open')));
+    } else if (event.target && event.target.id === IDS.sidebarMask) {
+      openSidebar(false);
+    }
+  }, false);
+
+  // Enter to send, Shift+Enter for a new line (IME composition respected).
   document.addEventListener('keydown', function (event) {
     var target = event.target;
     if (!target || target.id !== IDS.input || event.key !== 'Enter') { return; }
@@ -290,118 +671,402 @@
     if (button && !state.run) { button.click(); }
   }, true);
 
-  // Follow the newest text only while the reader is at the bottom.
+  // Follow the newest text only while the reader is at the bottom; near the top,
+  // draw earlier messages (so a long conversation scrolls without clicks).
   document.addEventListener('scroll', function (event) {
     var element = event.target;
-    if (element && element.id === IDS.scroll && state.run) {
-      element.dataset.follow = nearBottom(element) ? 'true' : 'false';
-    }
+    if (!element || element.id !== IDS.scroll) { return; }
+    if (state.run) { element.dataset.follow = nearBottom(element) ? 'true' : 'false'; }
+    if (element.scrollTop < 300 && !state.keepScroll) { showEarlier(); }
   }, true);
 
-  // ----- rendering ------------------------------------------------------------
-  function component(type, namespace, props) { return { type: type, namespace: namespace, props: props }; }
-  function div(className, children, extra) {
-    var props = { className: className, children: children };
-    Object.keys(extra || {}).forEach(function (k) { props[k] = extra[k]; });
-    return component('Div', 'dash_html_components', props);
+  function loadModels() {
+    if (state.modelsLoaded || !state.config) { return; }
+    state.modelsLoaded = true;
+    fetch(state.config.models_url || '/api/models', { credentials: 'same-origin' })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) {
+        if (!body || !Array.isArray(body.models)) { return; }
+        setProps(IDS.model, { options: body.models.map(function (name) { return { label: name, value: name }; }) });
+      })
+      .catch(function () { state.modelsLoaded = false; });
   }
 
-  function messageComponent(message, index) {
-    var role = message.role === 'user' ? 'user' : (message.role === 'system' ? 'system' : 'assistant');
-    var avatar = component('AntdAvatar', 'feffery_antd_components', {
-      mode: 'icon', icon: role === 'user' ? 'antd-user' : 'antd-robot', className: 'chat-avatar chat-avatar-' + role
-    });
-    var roleLine = [text(role === 'user' ? 'user' : 'assistant')];
-    if (message.stopped) { roleLine.push(component('Span', 'dash_html_components', { className: 'chat-message-flag', children: text('stopped') })); }
-    else if (message.incomplete) { roleLine.push(component('Span', 'dash_html_components', { className: 'chat-message-flag', children: text('incomplete') })); }
-    roleLine.push(component('AntdCopyText', 'feffery_antd_components', { text: message.content, className: 'chat-message-actions' }));
-    var content = role === 'user'
-      ? div('chat-message-text', message.content)
-      : component('FefferyMarkdown', 'feffery_markdown_components', {
-        markdownStr: message.content, renderHtml: false, codeTheme: 'gh-colors', showLineNumbers: false,
-        showCopyButton: true, wrapLongLines: true, linkTransformFunc: SAFE_LINK_FUNC,
-        forceTableContentTextAlignCenter: false
-      });
-    var classes = 'chat-message chat-message-' + role + (message.incomplete ? ' chat-message-incomplete' : '');
-    return div(classes, [avatar, div('chat-message-body', [div('chat-message-role', roleLine), content])],
-      { key: message.id || ('i' + index) });
+  function validateNumber(value, min, max, integer) {
+    if (!isSet(value)) { return null; }
+    var number = Number(value);
+    if (!isFinite(number) || number < min || number > max || (integer && Math.floor(number) !== number)) {
+      return text(integer ? 'int_error' : 'range_error', { min: min, max: max });
+    }
+    return null;
+  }
+  function applyTheme() {
+    var dark = isDark();
+    document.documentElement.classList.toggle('chat-dark', dark);
+    setProps(IDS.streamMarkdown, { codeTheme: codeTheme() });
+    return dark;
   }
 
+  // ----- callbacks (wired in callbacks/*.py) -------------------------------------------
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.chat = {
-      /** Store → [message list children, empty-state style, error box style, error text]. */
-      renderMessages: function (data, config) {
-        state.config = config || state.config;
-        state.data = data || null;
-        var conversation = data ? activeConversation(clone({ active_id: data.active_id, conversations: data.conversations || [] })) : null;
-        var messages = (conversation && conversation.messages) || [];
-        var children = messages.map(messageComponent);
-        var error = conversation && conversation.error;
-        var busy = !!state.run;
-        return [
-          children,
-          messages.length || busy ? { display: 'none' } : {},
-          error ? {} : { display: 'none' },
-          error ? error.message : ''
-        ];
-      },
-
-      /** Send button → append the user's message, clear the input, stream the reply. */
-      send: function (nClicks, value, data, config) {
-        state.config = config || state.config;
-        if (state.run) { toast('warning', text('busy')); return [noUpdate(), noUpdate()]; }
-        var content = value || '';
-        if (!content.trim()) { toast('warning', text('empty_input')); return [noUpdate(), noUpdate()]; }
-        var limit = (state.config && state.config.max_message_chars) || 32000;
-        if (content.length > limit) {
-          toast('error', text('too_long', { n: content.length, max: limit }));
-          return [noUpdate(), noUpdate()];
-        }
-        var next = ensureData(data || state.data);
-        var conversation = activeConversation(next);
-        conversation.error = null;
-        conversation.messages.push({ id: uid('m'), role: 'user', content: content, created_at: Date.now() });
-        if (!conversation.title) { conversation.title = makeTitle(content); }
-        conversation.updated_at = Date.now();
-        state.data = next;
-        startStream(conversation);
-        return [next, ''];
-      },
-
-      /** Retry after an error: drop an incomplete reply, then resend. */
-      retry: function (nClicks, data, config) {
-        state.config = config || state.config;
-        if (state.run || !data) { return noUpdate(); }
-        var next = ensureData(data);
-        var conversation = activeConversation(next);
-        var messages = conversation.messages;
-        if (messages.length && messages[messages.length - 1].role === 'assistant' && messages[messages.length - 1].incomplete) {
-          messages.pop();
-        }
-        if (!messages.length || messages[messages.length - 1].role !== 'user') { return noUpdate(); }
-        conversation.error = null;
-        state.data = next;
-        startStream(conversation);
-        return next;
-      },
-
-      /** Stop → abort the request; the partial reply is kept by finishRun. */
-      stop: function () {
-        if (state.run) { state.run.controller.abort(); }
-        return noUpdate();
-      },
-
-      /** Clear (confirmed) → stop any reply and empty the active conversation. */
-      clear: function (confirmCounts, data) {
-        if (state.run) { state.run.discard = true; state.run.controller.abort(); }
-        var next = ensureData(data || state.data);
-        var conversation = activeConversation(next);
-        conversation.messages = [];
-        conversation.error = null;
-        conversation.title = '';
-        conversation.updated_at = Date.now();
-        state.data = next;
-        return next;
+    /** Store/view/prefs → [message children, empty-state style, error style, error text, model tag]. */
+    renderMessages: function (data, view, prefs, config) {
+      var t0 = performance.now();
+      state.config = config || state.config;
+      state.prefs = prefs || {};
+      state.data = data || null;
+      loadModels();
+      var conversation = data ? activeConversation(data) : null;
+      var messages = (conversation && conversation.messages) || [];
+      var run = state.run;
+      var hideId = run && run.continueId;
+      var total = messages.length;
+      var switched = !conversation || conversation.id !== state.renderedId;
+      state.renderedId = conversation ? conversation.id : null;
+      var limit = conversation ? (state.visible[conversation.id] || INITIAL_VISIBLE) : INITIAL_VISIBLE;
+      var start = Math.max(0, total - limit);
+      var lastAssistant = -1;
+      for (var i = total - 1; i >= 0; i--) { if (messages[i].role === 'assistant') { lastAssistant = i; break; } }
+      var children = [];
+      if (start > 0) {
+        children.push(component('Button', 'dash_html_components', {
+          key: 'show-earlier', className: 'chat-show-earlier', 'data-action': 'show-earlier',
+          children: text('show_earlier', { n: start })
+        }));
       }
+      for (var j = start; j < total; j++) {
+        if (hideId && messages[j].id === hideId) { continue; }
+        children.push(messageComponent(messages[j], j, total - 1, lastAssistant));
+      }
+      var error = conversation && conversation.error;
+      var streamingHere = !!(run && conversation && run.conversationId === conversation.id);
+      setProps(IDS.streamMessage, { className: streamingHere ? 'chat-message chat-message-assistant chat-stream-active' : 'chat-stream-idle' });
+      var keep = state.keepScroll;
+      afterRender(function () {
+        var element = document.getElementById(IDS.scroll);
+        if (element && keep) {
+          element.scrollTop = element.scrollHeight - keep.fromBottom;
+        } else if (element && switched) {
+          element.scrollTop = element.scrollHeight;
+        } else if (!run) {
+          scrollToBottom(false);
+        }
+        state.keepScroll = null;
+        window.chatDebug.lastRender = {
+          conversation: conversation ? conversation.id : null, messages: total, drawn: children.length,
+          started_at: t0, build_ms: built - t0, painted_ms: performance.now() - t0
+        };
+      });
+      var settings = effectiveSettings(conversation);
+      var built = performance.now();
+      return [
+        children,
+        total || streamingHere ? { display: 'none' } : {},
+        error ? {} : { display: 'none' },
+        error ? error.message : '',
+        settings.model || (state.config && state.config.model) || ''
+      ];
+    },
+
+    /** Store/search → the conversation list, newest first, filtered by title and content. */
+    renderSidebar: function (data, query, config) {
+      state.config = config || state.config;
+      var q = String(query || '').trim().toLowerCase();
+      var conversations = ((data && data.conversations) || []).slice();
+      conversations.sort(function (a, b) { return (b.updated_at || 0) - (a.updated_at || 0); });
+      var activeId = data && data.active_id;
+      var items = conversations
+        .filter(function (c) { return conversationMatches(c, q); })
+        .map(function (c) { return sidebarItem(c, c.id === activeId); });
+      if (!items.length && q) { return [div('chat-conv-empty', text('no_results'))]; }
+      return items;
+    },
+
+    /** Send button → append the user's message, clear the input, stream the reply. */
+    send: function (nClicks, value, data, config) {
+      state.config = config || state.config;
+      if (busy()) { return [noUpdate(), noUpdate()]; }
+      var content = value || '';
+      if (!content.trim()) { toast('warning', text('empty_input')); return [noUpdate(), noUpdate()]; }
+      var limit = (state.config && state.config.max_message_chars) || 32000;
+      if (content.length > limit) {
+        toast('error', text('too_long', { n: content.length, max: limit }));
+        return [noUpdate(), noUpdate()];
+      }
+      var next = ensureData(data || state.data);
+      var conversation = editableActive(next);
+      conversation.error = null;
+      conversation.messages.push({ id: uid('m'), role: 'user', content: content, created_at: Date.now() });
+      if (!conversation.title) { conversation.title = makeTitle(content); }
+      conversation.updated_at = Date.now();
+      state.data = next;
+      startStream(conversation);
+      return [next, ''];
+    },
+
+    /** Retry after an error: drop an incomplete reply, then resend. */
+    retry: function (nClicks, data, config) {
+      state.config = config || state.config;
+      if (state.run || !data) { return noUpdate(); }
+      var next = ensureData(data);
+      var conversation = editableActive(next);
+      var messages = conversation.messages;
+      if (messages.length && messages[messages.length - 1].role === 'assistant' && messages[messages.length - 1].incomplete) {
+        messages.pop();
+      }
+      if (!messages.length || messages[messages.length - 1].role !== 'user') { return noUpdate(); }
+      conversation.error = null;
+      state.data = next;
+      startStream(conversation);
+      return next;
+    },
+
+    /** Stop → abort the request; the partial reply is kept by finishRun. */
+    stop: function () {
+      if (state.run) { state.run.controller.abort(); }
+      return noUpdate();
+    },
+
+    /** Clear (confirmed) → stop any reply and empty the active conversation. */
+    clear: function (confirmCounts, data) {
+      if (state.run) { state.run.discard = true; state.run.controller.abort(); }
+      var next = ensureData(data || state.data);
+      var conversation = editableActive(next);
+      conversation.messages = [];
+      conversation.error = null;
+      conversation.title = '';
+      conversation.updated_at = Date.now();
+      state.data = next;
+      return next;
+    },
+
+    /** New chat → a new empty conversation on top (reuses the active one if it is empty). */
+    newConversation: function (nClicks, data) {
+      var next = ensureData(data || state.data);
+      var active = activeConversation(next);
+      openSidebar(false);
+      if (active && !(active.messages || []).length && !(state.run && state.run.conversationId === active.id)) {
+        if (next.active_id === active.id) { return noUpdate(); }
+        next.active_id = active.id;
+      } else {
+        var conversation = newConversation();
+        next.conversations.unshift(conversation);
+        next.active_id = conversation.id;
+      }
+      state.data = next;
+      setProps(IDS.input, { value: '' });
+      return next;
+    },
+
+    /** Rename dialog OK → set the title (blank keeps the old one). */
+    renameConversation: function (okCounts, value, data) {
+      var id = state.pending.rename;
+      state.pending.rename = null;
+      var title = String(value || '').replace(/\s+/g, ' ').trim();
+      if (!id || !title) { return noUpdate(); }
+      var next = ensureData(data || state.data);
+      var conversation = editable(next, id);
+      if (!conversation) { return noUpdate(); }
+      conversation.title = title.slice(0, 120);
+      state.data = next;
+      return next;
+    },
+
+    /** Delete dialog OK → remove the conversation; the newest other one becomes active. */
+    deleteConversation: function (okCounts, data) {
+      var id = state.pending.remove;
+      state.pending.remove = null;
+      if (!id) { return noUpdate(); }
+      if (state.run && state.run.conversationId === id) { state.run.discard = true; state.run.controller.abort(); }
+      var next = ensureData(data || state.data);
+      next.conversations = next.conversations.filter(function (c) { return c.id !== id; });
+      if (!next.conversations.length) { next.conversations = [newConversation()]; }
+      if (!findConversation(next, next.active_id)) {
+        var newest = next.conversations.slice().sort(function (a, b) { return (b.updated_at || 0) - (a.updated_at || 0); })[0];
+        next.active_id = newest.id;
+      }
+      state.data = next;
+      return next;
+    },
+
+    /** Edit dialog "Resend" → replace the user message, drop the turns after it, stream. */
+    editResend: function (okCounts, value, data, config) {
+      state.config = config || state.config;
+      var id = state.pending.edit;
+      state.pending.edit = null;
+      var content = String(value || '');
+      if (!id || busy()) { return noUpdate(); }
+      if (!content.trim()) { toast('warning', text('empty_input')); return noUpdate(); }
+      var limit = (state.config && state.config.max_message_chars) || 32000;
+      if (content.length > limit) { toast('error', text('too_long', { n: content.length, max: limit })); return noUpdate(); }
+      var next = ensureData(data || state.data);
+      var conversation = editableActive(next);
+      var index = -1;
+      conversation.messages.forEach(function (m, i) { if (m.id === id) { index = i; } });
+      if (index < 0) { return noUpdate(); }
+      conversation.messages = conversation.messages.slice(0, index);
+      conversation.messages.push({ id: uid('m'), role: 'user', content: content, created_at: Date.now(), edited: true });
+      if (index === 0) { conversation.title = makeTitle(content); }
+      conversation.error = null;
+      conversation.updated_at = Date.now();
+      state.data = next;
+      startStream(conversation);
+      return next;
+    },
+
+    /** Back up all → download every conversation as one JSON file. */
+    backupExport: function (nClicks, data) {
+      var conversations = ((data || state.data || {}).conversations || []).filter(function (c) { return (c.messages || []).length; });
+      var doc = { format: BACKUP_FORMAT, version: 1, exported_at: new Date().toISOString(), conversations: conversations };
+      toast('success', text('backup_done', { n: conversations.length }));
+      return { content: JSON.stringify(doc), filename: 'chat-backup-' + stamp() + '.json', type: 'application/json', base64: false };
+    },
+
+    /** Restore → check the file, then merge: new ids are added, identical ones skipped,
+     *  same id with other content is added as a copy (nothing is overwritten). */
+    importBackup: function (contents, filename, data) {
+      if (!contents) { return [noUpdate(), noUpdate()]; }
+      var doc;
+      try {
+        doc = parseBackup(decodeUpload(contents));
+      } catch (e) {
+        toast('error', text('import_bad', { reason: e && e.message ? e.message : 'unreadable' }));
+        return [noUpdate(), null];
+      }
+      var next = ensureData(data || state.data);
+      var added = 0;
+      var skipped = 0;
+      doc.conversations.forEach(function (incoming) {
+        var existing = findConversation(next, incoming.id);
+        if (existing && signature(existing) === signature(incoming)) { skipped += 1; return; }
+        var now = Date.now();
+        var conversation = {
+          id: existing ? uid('c') : incoming.id,
+          title: typeof incoming.title === 'string' ? incoming.title : '',
+          created_at: Number(incoming.created_at) || now,
+          updated_at: Number(incoming.updated_at) || now,
+          settings: incoming.settings && typeof incoming.settings === 'object' ? incoming.settings : {},
+          error: null,
+          messages: incoming.messages.map(function (m) {
+            var copy = Object.assign({}, m);
+            if (typeof copy.id !== 'string') { copy.id = uid('m'); }
+            return copy;
+          })
+        };
+        next.conversations.push(conversation);
+        added += 1;
+      });
+      toast(added ? 'success' : 'info', text('import_done', { added: added, skipped: skipped }));
+      if (!added) { return [noUpdate(), null]; }
+      state.data = next;
+      return [next, null];
+    },
+
+    /** Settings button / scope switch → open the drawer with the values of that scope. */
+    openSettings: function (nClicks, scope, data, prefs) {
+      var triggered = (window.dash_clientside.callback_context.triggered || []).map(function (t) { return t.prop_id; });
+      var opening = triggered.some(function (p) { return p.indexOf('chat-settings-button') === 0; });
+      state.prefs = prefs || {};
+      loadModels();
+      var values = scope === 'global'
+        ? (state.prefs.defaults || {})
+        : ((activeConversation(data || state.data) || {}).settings || {});
+      var out = [opening ? true : noUpdate()];
+      out.push(isSet(values.model) ? values.model : null);
+      out.push(values.system_prompt || '');
+      NUMERIC.forEach(function (spec) { out.push(isSet(values[spec[0]]) ? values[spec[0]] : null); });
+      out.push(state.prefs.api_key || '');
+      out.push(state.prefs.base_url || '');
+      return out;
+    },
+
+    /** Typed values → per-field status and help, and whether Save is allowed. */
+    validateSettings: function () {
+      var args = Array.prototype.slice.call(arguments);
+      var statuses = [];
+      var helps = [];
+      var bad = false;
+      NUMERIC.forEach(function (spec, i) {
+        var message = validateNumber(args[i], spec[1], spec[2], spec[3]);
+        if (message) { bad = true; }
+        statuses.push(message ? 'error' : null);
+        helps.push(message);
+      });
+      var baseUrl = String(args[NUMERIC.length] || '').trim();
+      var urlMessage = baseUrl && !/^https?:\/\/\S+$/i.test(baseUrl) ? text('url_error') : null;
+      if (urlMessage) { bad = true; }
+      return statuses.concat(helps, [urlMessage ? 'error' : null, urlMessage, bad, bad ? text('fix_errors') : '']);
+    },
+
+    /** Save → write the values to the conversation or the defaults; key/base URL to prefs. */
+    saveSettings: function (nClicks, scope, model, systemPrompt, temperature, topP, presence, frequency, maxTokens, history, apiKey, baseUrl, data, prefs) {
+      var values = { model: model, system_prompt: systemPrompt, temperature: temperature, top_p: topP,
+        presence_penalty: presence, frequency_penalty: frequency, max_tokens: maxTokens, history: history };
+      for (var i = 0; i < NUMERIC.length; i++) {
+        if (validateNumber(values[NUMERIC[i][0]], NUMERIC[i][1], NUMERIC[i][2], NUMERIC[i][3])) {
+          toast('error', text('fix_errors'));
+          return [noUpdate(), noUpdate(), noUpdate()];
+        }
+      }
+      var clean = {};
+      SETTING_KEYS.forEach(function (key) { if (isSet(values[key])) { clean[key] = values[key]; } });
+      var nextPrefs = Object.assign({}, prefs || {});
+      nextPrefs.api_key = String(apiKey || '').trim();
+      nextPrefs.base_url = String(baseUrl || '').trim();
+      var nextData = noUpdate();
+      if (scope === 'global') {
+        nextPrefs.defaults = clean;
+      } else {
+        nextData = ensureData(data || state.data);
+        var conversation = editableActive(nextData);
+        conversation.settings = clean;
+        state.data = nextData;
+      }
+      state.prefs = nextPrefs;
+      toast('success', text('saved'));
+      return [nextData, nextPrefs, false];
+    },
+
+    /** Theme button → flip light/dark in prefs. */
+    toggleTheme: function (nClicks, prefs) {
+      var next = Object.assign({}, prefs || {});
+      state.prefs = prefs || {};
+      next.theme = isDark() ? 'light' : 'dark';
+      return next;
+    },
+
+    /** Prefs → antd algorithm (and the page's dark class, code theme). */
+    applyTheme: function (prefs) {
+      state.prefs = prefs || {};
+      return applyTheme() ? 'dark' : 'default';
+    },
+
+    /** Language button → remember the other locale in a cookie and reload the page. */
+    switchLanguage: function (nClicks, config) {
+      var current = (config && config.locale) || locale();
+      var other = current === 'zh-CN' ? 'en-US' : 'zh-CN';
+      var name = (config && config.locale_cookie) || 'chat_locale';
+      document.cookie = name + '=' + other + '; path=/; max-age=31536000; SameSite=Lax';
+      window.location.reload();
+      return true;
+    },
+
+    /** Export → the active conversation with its effective model and system prompt. */
+    prepareExport: function (nClicks, data, prefs, config) {
+      state.config = config || state.config;
+      state.prefs = prefs || {};
+      var conversation = activeConversation(data || state.data);
+      var messages = ((conversation && conversation.messages) || [])
+        .filter(validMessage).map(function (m) { return { role: m.role, content: m.content }; });
+      if (!messages.length) { toast('info', text('nothing_to_export')); return noUpdate(); }
+      var settings = effectiveSettings(conversation);
+      return {
+        title: conversation.title || 'Chat', messages: messages,
+        model: settings.model || (config && config.model) || '',
+        system_prompt: isSet(settings.system_prompt) ? settings.system_prompt : ((config && config.system_prompt) || ''),
+        requested_at: Date.now()
+      };
+    }
   };
 })();

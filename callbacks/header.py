@@ -1,16 +1,20 @@
-"""Callbacks of the header: Clear and Export."""
+"""Callbacks of the header: Clear and the Markdown export.
+
+Export: a clientside callback picks the active conversation and its effective model
+and system prompt (the per-conversation value, else the browser's default, else the
+server's) into ``chat-export-request``; only that one conversation goes to the
+server, which renders it with ``chatcore.export.to_markdown``.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import feffery_antd_components as fac
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, no_update
 from flask import current_app
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, no_update, set_props
 
 from chatcore.export import export_filename, to_markdown
 from components import ids
-from components.texts import t
 
 # Clear (after confirm): stop any reply and empty the active conversation.
 clientside_callback(
@@ -21,43 +25,46 @@ clientside_callback(
     prevent_initial_call=True,
 )
 
+# Export: the active conversation only (never the whole history, never the prefs).
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="prepareExport"),
+    Output(ids.EXPORT_REQUEST, "data"),
+    Input(ids.EXPORT_BUTTON, "nClicks"),
+    State(ids.HISTORY_STORE, "data"),
+    State(ids.PREFS_STORE, "data"),
+    State(ids.CONFIG_STORE, "data"),
+    prevent_initial_call=True,
+)
 
-def active_conversation(data: dict | None) -> dict | None:
-    """The active conversation of a history store value, or ``None``."""
-    if not isinstance(data, dict):
-        return None
-    conversations = data.get("conversations") or []
-    for conversation in conversations:
-        if isinstance(conversation, dict) and conversation.get("id") == data.get("active_id"):
-            return conversation
-    return None
+
+def export_messages(request: dict | None) -> list[dict]:
+    """The ``{"role", "content"}`` messages of an export request (others dropped)."""
+    if not isinstance(request, dict):
+        return []
+    return [
+        {"role": m["role"], "content": m["content"]}
+        for m in request.get("messages") or []
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant", "system") and isinstance(m.get("content"), str)
+    ]
 
 
 @callback(
     Output(ids.DOWNLOAD, "data"),
-    Input(ids.EXPORT_BUTTON, "nClicks"),
-    State(ids.HISTORY_STORE, "data"),
+    Input(ids.EXPORT_REQUEST, "data"),
     prevent_initial_call=True,
 )
-def export_markdown(n_clicks: int | None, data: dict | None):
-    """Download the active conversation as ``chat-YYYYMMDD-HHMMSS.md``."""
-    conversation = active_conversation(data)
-    messages = [
-        {"role": m["role"], "content": m["content"]}
-        for m in (conversation or {}).get("messages", [])
-        if isinstance(m, dict) and m.get("role") in ("user", "assistant", "system") and isinstance(m.get("content"), str)
-    ]
+def export_markdown(request: dict | None):
+    """Download the requested conversation as ``chat-YYYYMMDD-HHMMSS.md``, recording
+    its model and system prompt."""
+    messages = export_messages(request)
     if not messages:
-        set_props(ids.GLOBAL_MESSAGE, {"children": fac.AntdMessage(content=t("nothing_to_export"), type="info")})
         return no_update
     settings = current_app.config["CHAT_SETTINGS"]
-    conv_settings = conversation.get("settings") or {}
+    model = request.get("model") if isinstance(request.get("model"), str) and request.get("model") else settings.openai_model
+    system_prompt = request.get("system_prompt")
+    if not isinstance(system_prompt, str):
+        system_prompt = settings.system_prompt
+    title = request.get("title") if isinstance(request.get("title"), str) else "Chat"
     now = datetime.now(timezone.utc)
-    markdown = to_markdown(
-        messages,
-        model=conv_settings.get("model") or settings.openai_model,
-        title=conversation.get("title") or "Chat",
-        system_prompt=conv_settings.get("system_prompt", settings.system_prompt),
-        exported_at=now,
-    )
+    markdown = to_markdown(messages, model=model, title=title or "Chat", system_prompt=system_prompt, exported_at=now)
     return dcc.send_string(markdown, export_filename(now.astimezone()))

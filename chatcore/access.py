@@ -1,21 +1,80 @@
 """The one place every request passes before it reaches a route.
 
-``install(server, settings)`` registers a Flask ``before_request`` hook that runs
-``check_request`` for every route — the Dash page, Dash callback routes
-(``/_dash-update-component`` …), the stream endpoint and static assets — and an
-``after_request`` hook for response headers. Access control (login, rate limits)
-plugs in here so that no route can forget it.
+``install(server, settings, dash_app)`` registers on the Flask server:
+
+* ``before_request`` → ``check_request``: the cross-site check for every unsafe
+  method, the login guard (``ACCESS_CODES``) for every route — the Dash page, every
+  Dash callback route (``/_dash-update-component`` …), the stream endpoint — and the
+  chat request rate limit. Only ``PUBLIC_PREFIXES`` (health check, static files) and
+  the login page itself answer without a session.
+* ``POST /login`` / ``/logout`` (the login page is the Dash index, whose layout is
+  ``components.login`` while signed out, see ``needs_login``);
+* ``after_request`` → security headers on every response (``security_headers``);
+* the JSON 413 handler.
+
+Sessions are Flask's signed cookies (itsdangerous, ``SECRET_KEY``): HttpOnly,
+SameSite=Lax, Secure when the request came over HTTPS (or ``SESSION_COOKIE_SECURE``),
+expiring after ``SESSION_MAX_AGE`` seconds. A session remembers a keyed digest of the
+access code it signed in with, so removing a code from ``ACCESS_CODES`` signs out its
+sessions. Codes are compared in constant time (``hmac.compare_digest`` over SHA-256
+digests, every code tried) and are never logged.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
+import hashlib
+import hmac
+import ipaddress
+import logging
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, has_request_context, jsonify, redirect, request, session
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import ChatError
 from .i18n import normalize_locale
+from .limits import ChatLimits, client_address
+
+log = logging.getLogger("chatcore.access")
 
 # Paths that never need a login: health checks and static files.
-PUBLIC_PREFIXES = ("/healthz", "/assets/", "/_dash-component-suites/", "/favicon.ico")
+PUBLIC_PREFIXES = ("/healthz", "/assets/", "/_dash-component-suites/", "/favicon.ico", "/_favicon.ico")
+LOGIN_PATH = "/login"
+LOGOUT_PATH = "/logout"
+# Dash routes the login page itself needs (the layout is the login form while signed
+# out; the dependency list holds only ids). /_dash-update-component is NOT here.
+LOGIN_PAGE_ROUTES = ("/_dash-layout", "/_dash-dependencies")
+STREAM_PATH = "/api/chat/stream"
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+SESSION_COOKIE = "chat_session"
+
+# Content-Security-Policy (CSP Level 3). Scripts: only our origin plus the sha256
+# hashes of Dash's inline renderer/clientside scripts (``Dash.csp_hashes()``), so
+# injected inline scripts, event handlers and ``javascript:`` URLs cannot run.
+# 'unsafe-eval' is allowed on purpose: fmc 0.4.3 evaluates its ``linkTransformFunc``
+# string with eval(); without it that filter (javascript:/data: links → '#') throws
+# and links keep their raw href. With 'unsafe-eval' the link filter works AND the
+# missing 'unsafe-inline' still blocks javascript: URLs, so we keep two layers; our
+# code never evals user or model text. Styles need 'unsafe-inline' (antd's CSS-in-JS
+# injects <style> tags). Images only from this origin or data:/blob: — a remote image
+# in model output could leak the conversation through its URL.
+CSP_TEMPLATE = (
+    "default-src 'self'; script-src 'self' 'unsafe-eval' {hashes}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, marked Secure when the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when configured, or when this request's scheme is https (after ProxyFix)."""
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
 
 def request_locale() -> str:
@@ -32,19 +91,259 @@ def error_response(error: ChatError, status: int | None = None) -> Response:
     return response
 
 
-def check_request() -> Response | None:
-    """Return a response to refuse the current request, or ``None`` to let it through.
+def _digest(secret: str, code: str) -> str:
+    """Keyed digest of an access code, stored in the session instead of the code."""
+    return hmac.new(secret.encode(), b"access-code:" + code.encode(), hashlib.sha256).hexdigest()[:32]
 
-    No access control is configured yet, so every request passes.
+
+def code_matches(given: str, codes: list[str]) -> str | None:
+    """The configured code equal to ``given``, compared in constant time, or ``None``.
+
+    Every code is compared (no early exit) on SHA-256 digests, so neither the time
+    nor the length of a comparison reveals a code.
     """
+    given_hash = hashlib.sha256(given.encode("utf-8", "replace")).digest()
+    found = None
+    for code in codes:
+        if hmac.compare_digest(given_hash, hashlib.sha256(code.encode()).digest()):
+            found = code
+    return found
+
+
+def _settings():
+    return current_app.config["CHAT_SETTINGS"]
+
+
+def is_signed_in() -> bool:
+    """True when the session was signed in with a code that is still configured."""
+    settings = _settings()
+    digest = session.get("cd")
+    if not isinstance(digest, str) or not isinstance(session.get("sid"), str):
+        return False
+    secret = settings.secret_key.get_secret_value()
+    return any(hmac.compare_digest(digest, _digest(secret, code)) for code in settings.access_codes)
+
+
+def needs_login() -> bool:
+    """True when access codes are on and this request's session is not signed in
+    (the Dash layout function then serves the login form). False outside a request."""
+    if not has_request_context():
+        return False
+    return bool(_settings().access_codes) and not is_signed_in()
+
+
+def _same_origin(value: str) -> bool:
+    """True when an Origin/Referer URL has this request's scheme, host and port."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme == request.scheme and parts.netloc.lower() == request.host.lower()
+
+
+def cross_site_refusal() -> Response | None:
+    """Refuse unsafe-method requests a browser sent from another site (CSRF).
+
+    Uses the Fetch Metadata ``Sec-Fetch-Site`` header when present and the
+    ``Origin`` header (RFC 6454) otherwise; requests with neither (curl, SDKs) are
+    not browser requests and pass.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return None
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    refused = False
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        refused = True
+    elif origin is not None and not _same_origin(origin):
+        refused = True
+    if refused:
+        return error_response(ChatError.make(403, "forbidden_origin", request_locale()))
     return None
 
 
-def install(server: Flask, settings: object) -> None:
-    """Register the access hook and the JSON 413 handler on ``server``."""
+def _is_public(path: str) -> bool:
+    return path.startswith(PUBLIC_PREFIXES)
+
+
+def _wants_page(path: str) -> bool:
+    """A browser navigation to a page (redirect to login) rather than an API call (401)."""
+    return request.method in ("GET", "HEAD") and not path.startswith(("/api/", "/_dash")) and "text/html" in request.headers.get("Accept", "")
+
+
+def check_request() -> Response | None:
+    """Return a response to refuse the current request, or ``None`` to let it through.
+
+    Order: cross-site check (403), public paths, login guard (302 to the login page
+    for page navigations, 401 JSON ``login_required`` otherwise), then the chat
+    request rate limit for the stream endpoint (429 with ``Retry-After``).
+    """
+    refused = cross_site_refusal()
+    if refused is not None:
+        return refused
+    path = request.path
+    if _is_public(path):
+        return None
+    settings = _settings()
+    if current_app.secret_key and not isinstance(session.get("sid"), str) and not settings.access_codes:
+        session["sid"] = secrets.token_urlsafe(18)  # anonymous session: per-session limits
+        session.permanent = True
+    signed_in = bool(settings.access_codes) and is_signed_in()
+    if signed_in and path == LOGIN_PATH and request.method == "GET":
+        return redirect("/", code=302)
+    if settings.access_codes and not signed_in:
+        if path in (LOGIN_PATH, LOGOUT_PATH) or path in LOGIN_PAGE_ROUTES:
+            return None
+        if _wants_page(path):
+            return redirect(LOGIN_PATH, code=302)
+        return error_response(ChatError.make(401, "login_required", request_locale()))
+    if path == STREAM_PATH and request.method == "POST":
+        limits: ChatLimits | None = current_app.extensions.get("chat_limits")
+        if limits is not None:
+            try:
+                limits.check_rate(request_locale())
+            except ChatError as error:
+                log.info("chat request limited (%s)", error.code)
+                return error_response(error)
+    return None
+
+
+def security_headers(response: Response) -> Response:
+    """Add CSP, nosniff, Referrer-Policy, framing and (over HTTPS) HSTS headers."""
+    dash_app = current_app.config.get("CHAT_DASH_APP")
+    hashes = " ".join(dash_app.csp_hashes()) if dash_app is not None else ""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP_TEMPLATE.format(hashes=hashes))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _safe_next(value: str | None) -> str:
+    """A local path to go to after login (never another site)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _login_view():
+    """``POST /login`` (form field ``code``): sign in, or back to the form with an error."""
+    settings = _settings()
+    if not settings.access_codes:
+        return redirect("/", code=303)
+    given = request.form.get("code", "")
+    code = code_matches(given, settings.access_codes) if given else None
+    if code is None:
+        log.warning("failed login from %s", client_address())  # never the code itself
+        session["login_error"] = "invalid"
+        response = redirect(LOGIN_PATH, code=303)
+        response.headers["X-Login-Result"] = "invalid"
+        return response
+    session.clear()
+    session["sid"] = secrets.token_urlsafe(18)
+    session["cd"] = _digest(settings.secret_key.get_secret_value(), code)
+    session.permanent = True
+    log.info("login from %s", client_address())
+    response = redirect(_safe_next(request.form.get("next")), code=303)
+    response.headers["X-Login-Result"] = "ok"
+    return response
+
+
+def _logout_view():
+    """``/logout``: forget the session, back to the login page."""
+    session.clear()
+    return redirect(LOGIN_PATH if _settings().access_codes else "/", code=303)
+
+
+def _login_locked(limit) -> Response:
+    """flask-limiter ``on_breach`` for logins: back to the form with a lockout message."""
+    wait = max(1, int(limit.reset_at - __import__("time").time() + 0.999))
+    log.warning("login locked for %s (%d s)", client_address(), wait)
+    session["login_error"] = "locked"
+    session["login_retry"] = wait
+    response = redirect(LOGIN_PATH, code=303)
+    response.headers["Retry-After"] = str(wait)
+    response.headers["X-Login-Result"] = "locked"
+    return response
+
+
+def open_proxy_warning(settings, host: str) -> str | None:
+    """The loud warning text when the server key is open to anyone, else ``None``.
+
+    An open deployment = a server API key, no ``ACCESS_CODES``, listening on a
+    non-loopback address: anyone who reaches it spends the owner's key.
+    """
+    if not settings.has_server_key or settings.access_codes:
+        return None
+    name = host.strip("[]") or "0.0.0.0"
+    try:
+        if ipaddress.ip_address(name).is_loopback:
+            return None
+    except ValueError:
+        if name == "localhost":
+            return None
+    return (
+        "!" * 78 + "\n"
+        f"!! OPEN PROXY: listening on {host} with a server API key and no ACCESS_CODES.\n"
+        "!! Anyone who can reach this address can spend your API key.\n"
+        "!! Set ACCESS_CODES and SECRET_KEY (see README, Configuration), or bind to 127.0.0.1.\n"
+        + "!" * 78
+    )
+
+
+def install(server: Flask, settings, dash_app=None) -> None:
+    """Register the access hook, login routes, limits, headers and the JSON 413 handler.
+
+    ``dash_app`` (a ``dash.Dash``) supplies the CSP hashes of its inline scripts.
+    """
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+    if settings.secret_key and settings.secret_key.get_secret_value().strip():
+        server.secret_key = settings.secret_key.get_secret_value()
+    server.session_interface = _SessionInterface()
+    server.config.update(
+        SESSION_COOKIE_NAME=SESSION_COOKIE,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.session_max_age),
+        CHAT_DASH_APP=dash_app,
+    )
+    # Our guard runs first; flask-limiter's own hook (login limit) after it.
     server.before_request(check_request)
+    limits = ChatLimits(server, settings)
+
+    login = limits.limiter.limit(
+        settings.login_rate_limit or "1000000 per second",
+        key_func=client_address,
+        deduct_when=lambda response: response.headers.get("X-Login-Result") != "ok",
+        on_breach=_login_locked,
+    )(_login_view)
+    server.add_url_rule(LOGIN_PATH, "chat_login", login, methods=["POST"])
+    server.add_url_rule(LOGOUT_PATH, "chat_logout", _logout_view, methods=["GET", "POST"])
+    server.after_request(security_headers)
 
     @server.errorhandler(413)
     def _too_large(_exc: Exception) -> Response:
         limit = server.config.get("MAX_CONTENT_LENGTH") or 0
         return error_response(ChatError.make(413, "payload_too_large", request_locale(), limit=limit))
+
+    @server.errorhandler(HTTPException)
+    def _api_http_error(exc: HTTPException):
+        """JSON instead of Werkzeug's HTML error pages under /api/ (e.g. 405)."""
+        if not request.path.startswith("/api/") or exc.code is None:
+            return exc
+        return error_response(ChatError.make(exc.code, "invalid_request", request_locale(), detail=exc.name))
+
+    @server.errorhandler(500)
+    def _internal(exc: Exception):
+        """A JSON 500 without any exception text for /api/ routes (logged server-side)."""
+        if not request.path.startswith("/api/"):
+            return exc
+        return error_response(ChatError.make(500, "internal", request_locale()))

@@ -125,9 +125,10 @@ def stream_chat(
     except GeneratorExit:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes one typed event
-        if isinstance(exc, httpx2.TimeoutException):
+        if isinstance(exc, (httpx2.TimeoutException, openai.APITimeoutError)):
             # A read timeout while iterating: the upstream stalled (before or after
-            # the first token); the SDK only wraps errors raised by create().
+            # the first token). openai 3.x wraps it in APITimeoutError (a subclass
+            # of APIConnectionError), older versions let httpx's exception through.
             error = ChatError.make(504, "timeout", locale)
         elif stream is not None and not isinstance(exc, openai.APIStatusError):
             # The stream had started: a network or parse error means it was cut.

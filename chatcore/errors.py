@@ -49,8 +49,12 @@ class ChatError(Exception):
         return asdict(self)
 
     @classmethod
-    def make(cls, status: int, code: str, locale: str | None = None, retry_after: float | None = None, **params: object) -> "ChatError":
-        """Build a ChatError whose message is the localized text for ``code``."""
+    def make(cls, status: int, code: str, locale: str | None = None, /, retry_after: float | None = None, **params: object) -> "ChatError":
+        """Build a ChatError whose message is the localized text for ``code``.
+
+        ``status``, ``code`` and ``locale`` are positional-only so that ``params``
+        (the text's placeholders) may include ``status`` itself, e.g. ``bad_request``.
+        """
         return cls(status=status, code=code, message=text(code, locale, **params), retry_after=retry_after)
 
 

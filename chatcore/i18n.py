@@ -58,6 +58,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "en-US": "The request is too large (limit {limit} bytes).",
         "zh-CN": "请求过大（上限 {limit} 字节）。",
     },
+    # --- access control and limits (chatcore.access, chatcore.limits) ---
+    "login_required": {
+        "en-US": "Your session has expired or you are not signed in. Sign in again.",
+        "zh-CN": "会话已过期或尚未登录，请重新登录。",
+    },
+    "forbidden_origin": {
+        "en-US": "Cross-site requests are not allowed.",
+        "zh-CN": "不允许跨站请求。",
+    },
+    "too_many_requests": {
+        "en-US": "You are sending messages too quickly. Your message is kept; try again in {seconds} s.",
+        "zh-CN": "发送过于频繁。你的消息已保留，请 {seconds} 秒后重试。",
+    },
+    "too_many_streams": {
+        "en-US": "Too many replies are being generated at once (limit {limit}). Wait for one to finish, then try again.",
+        "zh-CN": "同时生成的回复过多（上限 {limit} 个）。请等待其中一个完成后重试。",
+    },
     "internal": {
         "en-US": "Something went wrong on the server. Try again.",
         "zh-CN": "服务器出错，请重试。",

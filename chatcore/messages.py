@@ -60,6 +60,10 @@ class ChatRequest(BaseModel):
     api_key: str | None = Field(default=None, max_length=500)
     base_url: str | None = Field(default=None, max_length=500)
     locale: str | None = Field(default=None, max_length=20)
+    continue_reply: bool = Field(
+        default=False,
+        description="Continue the last assistant message (it ended with finish_reason 'length' or was stopped).",
+    )
 
     @field_validator("temperature", "top_p", "presence_penalty", "frequency_penalty", mode="before")
     @classmethod
@@ -79,8 +83,12 @@ class ChatRequest(BaseModel):
 
     @model_validator(mode="after")
     def _last_is_user(self) -> "ChatRequest":
-        """The newest message must be the user's (it is what the model answers)."""
-        if self.messages[-1].role != "user":
+        """The newest message must be the user's (it is what the model answers); with
+        ``continue_reply`` it must be the assistant's partial reply instead."""
+        if self.continue_reply:
+            if self.messages[-1].role != "assistant":
+                raise ValueError("continue_reply needs the last message to have role 'assistant'")
+        elif self.messages[-1].role != "user":
             raise ValueError("the last message must have role 'user'")
         return self
 
@@ -100,9 +108,20 @@ class ChatRequest(BaseModel):
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
 
-def build_messages(system_prompt: str | None, history: list[ChatMessage] | list[Message]) -> list[Message]:
+CONTINUE_INSTRUCTION = (
+    "Continue exactly where your previous message stopped. Do not repeat anything, "
+    "do not add an introduction; output only the continuation."
+)
+
+
+def build_messages(
+    system_prompt: str | None, history: list[ChatMessage] | list[Message], *, continue_reply: bool = False
+) -> list[Message]:
     """The ``messages`` array sent upstream: the system prompt (if non-empty) then history.
 
+    With ``continue_reply`` the history ends with a partial assistant message; a short
+    user instruction (``CONTINUE_INSTRUCTION``) is appended so any Chat Completions
+    model answers with the continuation only, which the page appends to that message.
     Returns new dicts; the input is not mutated.
     """
     out: list[Message] = []
@@ -113,6 +132,8 @@ def build_messages(system_prompt: str | None, history: list[ChatMessage] | list[
             out.append({"role": message.role, "content": message.content})
         else:
             out.append({"role": message["role"], "content": message["content"]})
+    if continue_reply:
+        out.append({"role": "user", "content": CONTINUE_INSTRUCTION})
     return out
 
 

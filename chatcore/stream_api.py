@@ -8,7 +8,10 @@ key, a user base URL the operator did not allow) get a JSON error response
 
 Otherwise the response is ``text/event-stream`` (see ``chatcore.sse``) with events:
 
-    meta    {"model": str}                         first, at once (flushes headers)
+    meta    {"model", "trimmed", "context_window", "prompt_tokens_est"}
+                                                   first, at once (flushes headers);
+                                                   ``trimmed`` = history messages left
+                                                   out to fit the context window
     delta   {"content": str}                       each content delta, in order
     finish  {"finish_reason": str}                 from the upstream
     usage   {"prompt_tokens", "completion_tokens", "total_tokens"}
@@ -31,7 +34,9 @@ from .access import error_response, request_locale
 from .client import ClientOptions, get_client, list_models, stream_chat
 from .errors import ChatError, map_exception
 from .i18n import normalize_locale
-from .messages import ChatRequest, Limits, build_messages, describe_validation_error
+from .limits import get_limits
+from .context import trim_messages
+from .messages import CONTINUE_INSTRUCTION, ChatRequest, Limits, build_messages, describe_validation_error
 from .sse import HEADERS, encode_event
 
 log = logging.getLogger("chatcore.stream")
@@ -118,7 +123,15 @@ def chat_stream() -> Response:
 
     model = chat_request.model or settings.openai_model
     system_prompt = settings.system_prompt if chat_request.system_prompt is None else chat_request.system_prompt
-    messages = build_messages(system_prompt, chat_request.messages)
+    context_window = settings.context_window(model)
+    trimmed = trim_messages(
+        build_messages(system_prompt, chat_request.messages),
+        context_window=context_window,
+        reserve_tokens=chat_request.max_tokens or settings.context_reserve_tokens,
+    )
+    messages = trimmed.messages
+    if chat_request.continue_reply:
+        messages = messages + [{"role": "user", "content": CONTINUE_INSTRUCTION}]
     client = get_client(client_options(settings, base_url))
     events = stream_chat(
         client, api_key=api_key, model=model, messages=messages, params=chat_request.sampling_params(), locale=locale
@@ -130,7 +143,15 @@ def chat_stream() -> Response:
         finish_reason = None
         outcome = "aborted"
         try:
-            yield encode_event("meta", {"model": model})
+            yield encode_event(
+                "meta",
+                {
+                    "model": model,
+                    "trimmed": trimmed.dropped,
+                    "context_window": context_window,
+                    "prompt_tokens_est": trimmed.prompt_tokens,
+                },
+            )
             for event in events:
                 if event.name == "delta" and ttft_ms is None:
                     ttft_ms = round((time.monotonic() - started) * 1000, 1)
@@ -146,11 +167,24 @@ def chat_stream() -> Response:
         finally:
             events.close()  # closes the upstream response (Stop / disconnect)
             log.info(
-                "chat stream model=%s messages=%d outcome=%s ttft_ms=%s elapsed_ms=%.0f",
-                model, len(messages), outcome, ttft_ms, (time.monotonic() - started) * 1000,
+                "chat stream model=%s messages=%d trimmed=%d outcome=%s ttft_ms=%s elapsed_ms=%.0f",
+                model, len(messages), trimmed.dropped, outcome, ttft_ms, (time.monotonic() - started) * 1000,
             )
 
-    return Response(generate(), mimetype="text/event-stream", headers=HEADERS)
+    # Concurrent-stream limit (chatcore.limits): the slot is given back when the WSGI
+    # server closes the response, which happens even if the generator never started.
+    limits = get_limits()
+    slot = None
+    if limits is not None:
+        try:
+            slot = limits.acquire_stream(locale)
+        except ChatError as error:
+            events.close()
+            return error_response(error)
+    response = Response(generate(), mimetype="text/event-stream", headers=HEADERS)
+    if slot is not None:
+        response.call_on_close(slot.release)
+    return response
 
 
 @bp.get("/api/models")

@@ -1,4 +1,5 @@
-"""The top bar: app title, current model, Clear (with confirm) and Export."""
+"""The top bar: sidebar toggle (phones), app title, current model, then Settings,
+theme, language, Clear (with confirm) and Export."""
 
 from __future__ import annotations
 
@@ -14,22 +15,48 @@ def render(model: str, locale: str = "en-US"):
     return html.Header(
         className="chat-header",
         children=[
-            # title and model
+            # sidebar toggle (visible on narrow screens), title and model
             html.Div(
                 className="chat-header-title",
                 children=[
+                    fac.AntdButton(
+                        id=ids.SIDEBAR_TOGGLE,
+                        icon=fac.AntdIcon(icon="antd-menu"),
+                        type="text",
+                        className="chat-sidebar-toggle",
+                        title=t("menu", locale),
+                    ),
                     html.Span(t("app_title", locale), className="chat-app-name"),
                     fac.AntdTag(id=ids.HEADER_MODEL, content=model, color="blue", bordered=False),
                 ],
             ),
-            # conversation actions
+            # page and conversation actions
             fac.AntdSpace(
                 [
+                    fac.AntdButton(
+                        id=ids.SETTINGS_BUTTON,
+                        icon=fac.AntdIcon(icon="antd-setting"),
+                        type="text",
+                        title=t("settings", locale),
+                    ),
+                    fac.AntdButton(
+                        id=ids.THEME_BUTTON,
+                        icon=fac.AntdIcon(icon="antd-bulb"),
+                        type="text",
+                        title=t("theme_dark", locale),
+                    ),
+                    fac.AntdButton(
+                        t("language", locale),
+                        id=ids.LANGUAGE_BUTTON,
+                        type="text",
+                        className="chat-language-button",
+                    ),
                     fac.AntdPopconfirm(
                         fac.AntdButton(
                             t("clear", locale),
                             id=ids.CLEAR_BUTTON,
                             icon=fac.AntdIcon(icon="antd-delete"),
+                            className="chat-header-text-button",
                         ),
                         id=ids.CLEAR_CONFIRM,
                         title=t("clear_confirm", locale),
@@ -42,8 +69,10 @@ def render(model: str, locale: str = "en-US"):
                         t("export", locale),
                         id=ids.EXPORT_BUTTON,
                         icon=fac.AntdIcon(icon="antd-download"),
+                        className="chat-header-text-button",
                     ),
-                ]
+                ],
+                size="small",
             ),
         ],
     )

@@ -34,3 +34,59 @@ INPUT_HINT = "chat-input-hint"
 
 # global feedback slot (filled by set_props)
 GLOBAL_MESSAGE = "global-message"
+
+# stores (browser only)
+PREFS_STORE = "chat-prefs-store"  # global defaults, own API key, theme (localStorage)
+VIEW_STORE = "chat-view-store"  # how many messages of the active conversation are drawn
+EXPORT_REQUEST = "chat-export-request"  # the active conversation, prepared for Markdown export
+THEME_PROVIDER = "chat-theme-provider"
+
+# sidebar
+SIDEBAR = "chat-sidebar"
+SIDEBAR_TOGGLE = "chat-sidebar-toggle"
+SIDEBAR_MASK = "chat-sidebar-mask"
+NEW_BUTTON = "chat-new-button"
+SEARCH_INPUT = "chat-search-input"
+CONVERSATION_LIST = "chat-conversation-list"
+BACKUP_EXPORT_BUTTON = "chat-backup-export-button"
+BACKUP_UPLOAD = "chat-backup-upload"
+RENAME_MODAL = "chat-rename-modal"
+RENAME_INPUT = "chat-rename-input"
+DELETE_MODAL = "chat-delete-modal"
+
+# header
+SETTINGS_BUTTON = "chat-settings-button"
+THEME_BUTTON = "chat-theme-button"
+LANGUAGE_BUTTON = "chat-language-button"
+
+# message actions
+EDIT_MODAL = "chat-edit-modal"
+EDIT_INPUT = "chat-edit-input"
+
+# settings drawer
+SETTINGS_DRAWER = "chat-settings-drawer"
+SETTINGS_SCOPE = "chat-settings-scope"
+SETTINGS_SAVE = "chat-settings-save"
+SETTINGS_ERROR = "chat-settings-error"
+SET_MODEL = "chat-setting-model"
+SET_SYSTEM_PROMPT = "chat-setting-system-prompt"
+SET_TEMPERATURE = "chat-setting-temperature"
+SET_TOP_P = "chat-setting-top-p"
+SET_PRESENCE = "chat-setting-presence-penalty"
+SET_FREQUENCY = "chat-setting-frequency-penalty"
+SET_MAX_TOKENS = "chat-setting-max-tokens"
+SET_HISTORY = "chat-setting-history"
+SET_API_KEY = "chat-setting-api-key"
+SET_BASE_URL = "chat-setting-base-url"
+SET_BASE_URL_ITEM = "chat-setting-base-url-item"
+SET_API_KEY_ITEM = "chat-setting-api-key-item"
+
+# numeric settings: (id, settings field, min, max, integer?) — ranges from the OpenAI API reference
+NUMERIC_SETTINGS = (
+    (SET_TEMPERATURE, "temperature", 0, 2, False),
+    (SET_TOP_P, "top_p", 0, 1, False),
+    (SET_PRESENCE, "presence_penalty", -2, 2, False),
+    (SET_FREQUENCY, "frequency_penalty", -2, 2, False),
+    (SET_MAX_TOKENS, "max_tokens", 1, 1000000, True),
+    (SET_HISTORY, "history", 0, 10000, True),
+)

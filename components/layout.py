@@ -1,4 +1,4 @@
-"""The root layout: stores, header, conversation, composer and global slots."""
+"""The root layout: stores, sidebar, header, conversation, composer, settings, global slots."""
 
 from __future__ import annotations
 
@@ -6,39 +6,78 @@ import feffery_antd_components as fac
 import feffery_utils_components as fuc
 from dash import dcc, html
 
-from . import composer, header, ids, messages
-from .texts import UI_TEXTS
+from . import composer, header, ids, messages, sidebar
+from . import settings as settings_drawer
+from .texts import UI_TEXTS, pick_locale
+
+LOCALE_COOKIE = "chat_locale"
 
 
-def public_config(settings) -> dict:
+def request_locale() -> str:
+    """The UI locale of the current page request: the ``chat_locale`` cookie (set by the
+    language button) or the browser's Accept-Language; en-US outside a request."""
+    try:
+        from flask import request
+
+        return pick_locale(request.cookies.get(LOCALE_COOKIE), list(request.accept_languages.values()))
+    except RuntimeError:  # no request context (tests building the layout directly)
+        return "en-US"
+
+
+def public_config(settings, locale: str = "en-US") -> dict:
     """What the page script needs to know about the server. Never includes a secret."""
     return {
         "model": settings.openai_model,
         "models": settings.models,
         "max_message_chars": settings.max_message_chars,
+        "max_messages": settings.max_messages,
+        "max_body_bytes": settings.max_body_bytes,
         "stream_url": "/api/chat/stream",
+        "models_url": "/api/models",
         "has_server_key": settings.has_server_key,
         "allow_user_api_key": settings.allow_user_api_key,
+        "allow_user_base_url": settings.allow_user_base_url,
+        "system_prompt": settings.system_prompt,
+        "prices": {name: price.model_dump() for name, price in settings.model_prices.items()},
+        "locale": locale,
+        "locale_cookie": LOCALE_COOKIE,
         "texts": UI_TEXTS,
     }
 
 
-def render(settings, locale: str = "en-US"):
-    """The whole page for ``settings`` (a ``config.Settings``)."""
+def render(settings, locale: str | None = None):
+    """The whole page for ``settings`` (a ``config.Settings``) in ``locale`` (default:
+    from the request)."""
+    locale = locale or request_locale()
     return fac.AntdConfigProvider(
+        id=ids.THEME_PROVIDER,
         locale="en-us" if locale == "en-US" else "zh-cn",
+        algorithm="default",
         children=html.Div(
             className="chat-app",
+            lang=locale,
             children=[
                 # conversations live in IndexedDB; initialSync loads them on page load
                 fuc.FefferyLocalLargeStorage(id=ids.HISTORY_STORE, initialSync=True),
-                dcc.Store(id=ids.CONFIG_STORE, data=public_config(settings)),
+                # defaults, own API key and theme: this browser only (localStorage)
+                dcc.Store(id=ids.PREFS_STORE, storage_type="local"),
+                dcc.Store(id=ids.VIEW_STORE, data={"limit": 0}),
+                dcc.Store(id=ids.EXPORT_REQUEST),
+                dcc.Store(id=ids.CONFIG_STORE, data=public_config(settings, locale)),
                 dcc.Download(id=ids.DOWNLOAD),
                 # global feedback slot, filled with set_props
                 fac.Fragment(id=ids.GLOBAL_MESSAGE),
-                header.render(settings.openai_model, locale),
-                messages.render(settings.has_server_key, locale),
-                composer.render(settings.max_message_chars, locale),
+                sidebar.render(locale),
+                html.Div(id=ids.SIDEBAR_MASK, className="chat-sidebar-mask"),
+                html.Div(
+                    className="chat-main",
+                    children=[
+                        header.render(settings.openai_model, locale),
+                        messages.render(settings.has_server_key, locale),
+                        composer.render(settings.max_message_chars, locale),
+                    ],
+                ),
+                settings_drawer.render(settings, locale),
             ],
         ),
     )

@@ -86,6 +86,20 @@ def render(has_key: bool, locale: str = "en-US"):
                         ),
                     ],
                 ),
+                # edit a user message and resend (opened from a message's Edit action)
+                fac.AntdModal(
+                    id=ids.EDIT_MODAL,
+                    title=t("edit_title", locale),
+                    renderFooter=True,
+                    okText=t("resend", locale),
+                    cancelText=t("cancel", locale),
+                    visible=False,
+                    width=680,
+                    children=[
+                        html.P(t("edit_desc", locale), className="chat-settings-hint"),
+                        fac.AntdInput(id=ids.EDIT_INPUT, mode="text-area", autoSize={"minRows": 3, "maxRows": 14}, value=""),
+                    ],
+                ),
                 # the last error, with Retry
                 html.Div(
                     id=ids.ERROR_BOX,

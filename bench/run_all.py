@@ -1,0 +1,611 @@
+"""Run every benchmark and print one table of results beside the targets.
+
+    python bench/run_all.py --quick            # a smoke run, about 2-3 minutes
+    python bench/run_all.py                    # the full run (under 10 minutes)
+    python bench/run_all.py --only ttft,stop   # some sections
+    python bench/run_all.py --write-readme     # also put the table into bench/README.md
+
+Everything runs on 127.0.0.1: the project's OpenAI-compatible test upstream
+(tests/upstream.py, as its own process or in-process where its closed-stream records
+are needed), the app under `gunicorn chat_app:server` with gunicorn.conf.py, Debian's
+nginx with deploy/nginx/http.conf, Debian's Chromium through Playwright. The direct
+openai SDK call to the same upstream is the baseline for TTFT overhead.
+
+The app's per-address and per-session limits are switched off (every request comes
+from 127.0.0.1); they are measured separately by their own tests, not here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    KEY, ROOT, Proc, Table, app_env, run_async, chat_body, free_port, machine_note, median, p95, raise_nofile,
+    sse_request, start_gunicorn, start_upstream, tmpdir, wait_http,
+)
+
+NO_LIMITS = {
+    "CHAT_RATE_LIMIT_SESSION": "", "CHAT_RATE_LIMIT_ADDRESS": "",
+    "MAX_STREAMS_PER_SESSION": "0", "MAX_STREAMS_PER_ADDRESS": "0",
+}
+FIRST_TOKEN_DELAY = 0.100  # seconds, fixed by the test upstream for the TTFT runs
+CHUNK_DELAY = 0.020
+
+
+def ms(seconds: float) -> str:
+    """Seconds as a millisecond string."""
+    return f"{seconds * 1000:.1f} ms"
+
+
+# ----------------------------------------------------------------------------------
+# 1. TTFT overhead: direct SDK (baseline) vs through the app (protocol and browser)
+# ----------------------------------------------------------------------------------
+def direct_sdk_ttft(upstream_url: str, n: int) -> list[float]:
+    """TTFT (s) of ``n`` direct openai SDK streaming calls to the upstream (the baseline)."""
+    import openai
+
+    client = openai.OpenAI(api_key=KEY, base_url=upstream_url, max_retries=0,
+                           http_client=openai.DefaultHttpxClient(trust_env=False))
+    values = []
+    for i in range(n + 2):
+        started = time.monotonic()
+        stream = client.chat.completions.create(
+            model="test-model", messages=[{"role": "user", "content": f"ttft probe {i}"}], stream=True,
+            stream_options={"include_usage": True})
+        first = None
+        for chunk in stream:
+            if first is None and chunk.choices and chunk.choices[0].delta.content:
+                first = time.monotonic() - started
+        if i >= 2:  # the first two warm up the connection pool
+            values.append(first)
+    client.close()
+    return values
+
+
+def app_protocol_ttft(app_url: str, n: int) -> list[float]:
+    """TTFT (s) of ``n`` POST /api/chat/stream calls read with httpx2 (time to first delta event)."""
+    import httpx2
+
+    values = []
+    with httpx2.Client(timeout=30, trust_env=False) as client:
+        for i in range(n + 2):
+            started = time.monotonic()
+            first = None
+            with client.stream("POST", app_url + "/api/chat/stream",
+                               json={"messages": [{"role": "user", "content": f"ttft probe {i}"}]}) as response:
+                for data in response.iter_raw():
+                    if first is None and b"event: delta" in data:
+                        first = time.monotonic() - started
+            if i >= 2:
+                values.append(first)
+    return values
+
+
+def launch_browser(playwright):
+    """Headless Debian Chromium, as in the tests."""
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+USABLE_JS = """() => {
+  const input = document.querySelector('#chat-input');
+  const send = document.querySelector('#chat-send-button');
+  const ready = input && send && !input.disabled && input.offsetParent !== null
+    && window.dash_clientside && window.dash_clientside.chat && window.chatDebug
+    && window.chatDebug.lastRender;
+  return ready ? performance.now() : false;
+}"""
+
+
+def browser_ttft(browser, app_url: str, n: int) -> list[float]:
+    """Browser-observed TTFT (s): page script's send → first delta parsed (chatDebug.lastRun.ttft_ms)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(app_url + "/")
+    page.wait_for_function(USABLE_JS, polling="raf", timeout=30000)
+    values = []
+    for i in range(n + 1):
+        runs = page.evaluate("window.chatDebug.runs")
+        page.fill("#chat-input", f"browser ttft probe {i}")
+        page.click("#chat-send-button")
+        page.wait_for_function(f"window.chatDebug.runs > {runs}", timeout=30000)
+        run = page.evaluate("window.chatDebug.lastRun")
+        if run.get("error"):
+            raise RuntimeError(f"browser run failed: {run}")
+        if i >= 1:
+            values.append(run["ttft_ms"] / 1000)
+    context.close()
+    return values
+
+
+def bench_ttft(table: Table, quick: bool, browser) -> None:
+    """Section 1: TTFT overhead, median and p95, protocol-level and browser-observed."""
+    print("\n[1] TTFT overhead", flush=True)
+    n = 10 if quick else 40
+    upstream, upstream_url = start_upstream(FIRST_TOKEN_DELAY, CHUNK_DELAY, name="upstream-ttft")
+    app, app_url = start_gunicorn(upstream_url, name="gunicorn-ttft", **NO_LIMITS)
+    try:
+        direct, through = [], []
+        for _ in range(2):  # interleave to cancel drift
+            direct += direct_sdk_ttft(upstream_url, n // 2)
+            through += app_protocol_ttft(app_url, n // 2)
+        base = median(direct)
+        table.add("Direct SDK TTFT (baseline; upstream first-token delay 100 ms)",
+                  f"median {ms(base)}, p95 {ms(p95(direct))}")
+        overhead = [v - base for v in through]
+        table.add("TTFT overhead, protocol (httpx2 → app → SDK → upstream)",
+                  f"median {ms(median(overhead))}, p95 {ms(p95(overhead))}", "≤ 15 ms median",
+                  median(overhead) <= 0.015)
+        if browser is not None:
+            seen = browser_ttft(browser, app_url, n // 2)
+            overhead_b = [v - base for v in seen]
+            table.add("TTFT overhead, browser (Chromium page script: send → first delta)",
+                      f"median {ms(median(overhead_b))}, p95 {ms(p95(overhead_b))}", "≤ 15 ms median",
+                      median(overhead_b) <= 0.015)
+    finally:
+        app.stop()
+        upstream.stop()
+
+
+# ----------------------------------------------------------------------------------
+# 2. Concurrent open streams on one 2-core instance
+# ----------------------------------------------------------------------------------
+SLOW_FIRST_TOKEN = 1.0
+SLOW_CHUNK = 0.5
+
+
+async def open_many(port: int, n: int, ramp: float) -> tuple[list, int]:
+    """Open ``n`` streams spread evenly over ``ramp`` seconds; returns (results, max concurrently open)."""
+    open_now = 0
+    peak = 0
+
+    async def one(i: int):
+        nonlocal open_now, peak
+        await asyncio.sleep(ramp * i / n)
+        open_now += 1
+        peak = max(peak, open_now)
+        try:
+            # "Echo: " + 54 characters = 20 deltas of 3: a reply of ≈ 1 + 19 × 0.5 = 10.5 s
+            return await sse_request("127.0.0.1", port, chat_body(f"slow stream {i:05d} " + "z" * 36), timeout=90)
+        finally:
+            open_now -= 1
+
+    results = await asyncio.gather(*(one(i) for i in range(n)))
+    return results, peak
+
+
+def bench_concurrency(table: Table, quick: bool, configs: list[tuple[str, int, int]]) -> dict:
+    """Section 2: N open streams with a slow upstream, per worker configuration."""
+    print("\n[2] Concurrent open streams (upstream: 1 s to first token, then 0.5 s per delta, 10.5 s a reply)",
+          flush=True)
+    levels = [100, 500] if quick else [100, 500, 1000]
+    upstream, upstream_url = start_upstream(SLOW_FIRST_TOKEN, SLOW_CHUNK, name="upstream-conc")
+    summary: dict = {}
+    try:
+        base = median(direct_sdk_ttft(upstream_url, 3))
+        for worker_class, workers, threads in configs:
+            label = f"{worker_class} ×{workers}" + (f" ({threads} threads)" if worker_class == "gthread" else "")
+            app, app_url = start_gunicorn(upstream_url, worker_class, workers, threads,
+                                          name=f"gunicorn-{worker_class}-{workers}", **NO_LIMITS)
+            port = int(app_url.rsplit(":", 1)[1])
+            try:
+                for n in levels:
+                    peak_rss = [app.rss_mb()]
+                    stop = threading.Event()
+
+                    def sample():
+                        while not stop.wait(0.25):
+                            peak_rss.append(app.rss_mb())
+
+                    sampler = threading.Thread(target=sample, daemon=True)
+                    sampler.start()
+                    cpu0 = app.cpu_seconds()
+                    started = time.monotonic()
+                    results, peak = run_async(open_many(port, n, ramp=max(1.0, n / 250)))
+                    wall = time.monotonic() - started
+                    stop.set()
+                    sampler.join()
+                    cpu = app.cpu_seconds() - cpu0
+                    ok = [r for r in results if r.ok]
+                    errors = [r for r in results if not r.ok]
+                    over = [r.ttft - base for r in ok if r.ttft is not None]
+                    kinds = sorted({r.error or f"status {r.status}" for r in errors})
+                    result = (f"{len(ok)}/{n} completed, {len(errors)} errors"
+                              + (f" ({', '.join(kinds)[:80]})" if errors else "")
+                              + f", {peak} open at once, TTFT overhead median {ms(median(over))} p95 {ms(p95(over))}, "
+                              f"peak RSS {max(peak_rss):.0f} MiB, app CPU {cpu:.1f} s in {wall:.0f} s")
+                    met = None
+                    if n >= 1000:
+                        met = not errors and p95(over) <= 0.100
+                    table.add(f"{n} streams, {label}", result,
+                              "0 errors, p95 ≤ 100 ms" if n >= 1000 else "", met)
+                    summary[(label, n)] = {"ok": len(ok), "errors": len(errors), "p95_ms": p95(over) * 1000,
+                                           "median_ms": median(over) * 1000, "rss": max(peak_rss)}
+                    time.sleep(1)
+            finally:
+                app.stop()
+    finally:
+        upstream.stop()
+    return summary
+
+
+# ----------------------------------------------------------------------------------
+# 3. CPU per relayed chunk at a steady load
+# ----------------------------------------------------------------------------------
+async def steady_load(port: int, streams: int, rounds: int, text: str) -> int:
+    """``rounds`` waves of ``streams`` concurrent long replies; returns deltas received."""
+    total = 0
+    for _ in range(rounds):
+        results = await asyncio.gather(*(sse_request("127.0.0.1", port, chat_body(text), timeout=120)
+                                         for _ in range(streams)))
+        bad = [r for r in results if not r.ok]
+        if bad:
+            raise RuntimeError(f"steady load: {len(bad)} failed: {bad[0].error}")
+        total += sum(r.deltas for r in results)
+    return total
+
+
+def bench_cpu(table: Table, quick: bool, configs: list[tuple[str, int, int]], profile: bool) -> None:
+    """Section 3: app CPU µs per relayed chunk (20 concurrent replies of 500 deltas, 5 ms apart)."""
+    print("\n[3] CPU per relayed chunk (20 concurrent replies × 500 deltas, one every 5 ms each)", flush=True)
+    upstream, upstream_url = start_upstream(0.0, 0.005, name="upstream-cpu")
+    text = "y" * 1494  # "Echo: " + 1494 = 1500 characters = 500 deltas
+    try:
+        for worker_class, workers, threads in configs:
+            app, app_url = start_gunicorn(upstream_url, worker_class, workers, threads,
+                                          name=f"gunicorn-cpu-{worker_class}", **NO_LIMITS)
+            port = int(app_url.rsplit(":", 1)[1])
+            try:
+                run_async(steady_load(port, 4, 1, text))  # warm up
+                cpu0, t0 = app.cpu_seconds(), time.monotonic()
+                deltas = run_async(steady_load(port, 20, 1 if quick else 3, text))
+                cpu, wall = app.cpu_seconds() - cpu0, time.monotonic() - t0
+                per_chunk = cpu / deltas * 1e6
+                table.add(f"CPU per relayed chunk, {worker_class} ×{workers}",
+                          f"{per_chunk:.0f} µs ({deltas} deltas, {cpu:.2f} s CPU in {wall:.1f} s, "
+                          f"{deltas / wall:.0f} deltas/s)", "≤ 50 µs", per_chunk <= 50)
+                if profile and worker_class == configs[0][0]:
+                    profile_worker(app, port, text)
+            finally:
+                app.stop()
+    finally:
+        upstream.stop()
+
+
+def profile_worker(app: Proc, port: int, text: str) -> None:
+    """py-spy top functions of the worker under the same load (if py-spy is installed)."""
+    import shutil
+
+    pyspy = shutil.which("py-spy")
+    if not pyspy:
+        print("  (py-spy not installed: pip install -r bench/requirements.txt for a profile)")
+        return
+    workers = [p for p in app.pids() if p != app.pid]
+    out = ROOT / "test-artifacts" / "bench" / "cpu-profile.txt"
+    spy = subprocess.Popen([pyspy, "record", "--pid", str(workers[0]), "--format", "raw", "--duration", "6",
+                            "--rate", "200", "--nonblocking", "--output", str(out)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    run_async(steady_load(port, 20, 1, text))
+    spy.wait(30)
+    if out.exists():
+        print_profile(out)
+
+
+def print_profile(raw: Path, top: int = 14) -> None:
+    """Print the functions with the most inclusive samples from a py-spy raw (collapsed) file."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+    print(f"  py-spy profile of one worker ({total} samples), most self time:")
+    for frame, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"    {100 * n / max(total, 1):5.1f}%  {frame[:110]}")
+
+
+# ----------------------------------------------------------------------------------
+# 4. First page load
+# ----------------------------------------------------------------------------------
+def first_load(browser, url: str) -> dict:
+    """One cold load: bytes on the wire (compressed), decoded bytes, requests, ms until usable."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    wire: dict[str, int] = {}
+    decoded: dict[str, int] = {}
+    requests: list[str] = []
+    cdp.on("Network.requestWillBeSent", lambda e: requests.append(e["request"]["url"]))
+    cdp.on("Network.loadingFinished", lambda e: wire.__setitem__(e["requestId"], e["encodedDataLength"]))
+    cdp.on("Network.dataReceived",
+           lambda e: decoded.__setitem__(e["requestId"], decoded.get(e["requestId"], 0) + e["dataLength"]))
+    page.goto(url + "/")
+    usable_ms = page.wait_for_function(USABLE_JS, polling="raf", timeout=30000).json_value()
+    page.wait_for_load_state("networkidle")
+    context.close()
+    return {"wire": sum(wire.values()), "decoded": sum(decoded.values()), "requests": len(requests),
+            "usable_ms": usable_ms}
+
+
+def start_nginx(app_port: int) -> tuple[subprocess.Popen, str]:
+    """Debian's nginx with deploy/nginx/http.conf in front of ``app_port``; returns (process, URL)."""
+    from tests.test_deploy_nginx import site_for_test
+
+    tmp = tmpdir("bench-nginx-")
+    port = free_port()
+    site = site_for_test("http.conf", app_port, port, free_port(), None)
+    temp_paths = "\n".join(f"    {k}_temp_path {tmp / k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        f"worker_processes 1;\npid {tmp / 'nginx.pid'};\nerror_log {tmp / 'error.log'} warn;\n"
+        "events { worker_connections 4096; }\n"
+        f"http {{\n    include /etc/nginx/mime.types;\n    access_log off;\n{temp_paths}\n{site}\n}}\n")
+    proc = subprocess.Popen(["nginx", "-p", str(tmp), "-c", str(conf), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/healthz", 15)
+    return proc, url
+
+
+def bench_page(table: Table, quick: bool, browser) -> None:
+    """Section 4: first page load, direct to gunicorn and through nginx (gzip)."""
+    print("\n[4] First page load (cold cache, new browser context)", flush=True)
+    upstream, upstream_url = start_upstream(0.0, 0.0, name="upstream-page")
+    app, app_url = start_gunicorn(upstream_url, name="gunicorn-page", **NO_LIMITS)
+    nginx = None
+    try:
+        nginx, nginx_url = start_nginx(int(app_url.rsplit(":", 1)[1]))
+        for label, url in (("direct to gunicorn", app_url), ("through nginx http.conf (gzip)", nginx_url)):
+            runs = [first_load(browser, url) for _ in range(2 if quick else 5)]
+            wire = median([r["wire"] for r in runs])
+            usable = median([r["usable_ms"] for r in runs])
+            table.add(f"First load, {label}",
+                      f"{wire / 1e6:.2f} MB on the wire ({median([r['decoded'] for r in runs]) / 1e6:.2f} MB decoded), "
+                      f"{runs[0]['requests']} requests, usable after {usable:.0f} ms (median of {len(runs)})",
+                      "≤ 1 MB, ≤ 1 s", wire <= 1_000_000 and usable <= 1000)
+    finally:
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(10)
+        app.stop()
+        upstream.stop()
+
+
+# ----------------------------------------------------------------------------------
+# 5. A 1,000-message conversation: open and export
+# ----------------------------------------------------------------------------------
+def big_history(n: int) -> dict:
+    """A history store value with one conversation of ``n`` messages (Markdown, code, CJK)."""
+    from tests.upstream import lorem
+
+    now = int(time.time() * 1000)
+    messages = []
+    for i in range(n):
+        role = "user" if i % 2 == 0 else "assistant"
+        content = (f"Question {i}: how does item {i} work? 你好" if role == "user"
+                   else f"Answer {i}.\n\n" + lorem(600 + (i % 7) * 50))
+        messages.append({"id": f"m{i}", "role": role, "content": content, "created_at": now - (n - i) * 1000})
+    conversation = {"id": "c-big", "title": "Big conversation", "created_at": now - n * 1000, "updated_at": now,
+                    "settings": {}, "error": None, "messages": messages}
+    return {"version": 1, "active_id": "c-big", "conversations": [conversation]}
+
+
+OPENED_JS = """(n) => {
+  const r = window.chatDebug && window.chatDebug.lastRender;
+  const last = document.querySelectorAll('.chat-message');
+  return r && r.messages === n && last.length > 0
+    && last[last.length - 1].textContent.includes('Answer ' + (n - 1)) ? performance.now() : false;
+}"""
+
+
+def bench_history(table: Table, quick: bool, browser) -> None:
+    """Section 5: open a 1,000-message conversation after a reload; export it; to_markdown alone."""
+    print("\n[5] 1,000-message conversation", flush=True)
+    from chatcore.export import to_markdown
+
+    n = 1000
+    data = big_history(n)
+    messages = [{"role": m["role"], "content": m["content"]} for m in data["conversations"][0]["messages"]]
+    times = []
+    for _ in range(5 if quick else 20):
+        t0 = time.perf_counter()
+        markdown = to_markdown(messages, model="test-model", title="Big conversation")
+        times.append(time.perf_counter() - t0)
+    table.add("Export 1,000 messages, chatcore.export.to_markdown alone",
+              f"median {ms(median(times))} ({len(markdown) / 1e6:.2f} MB of Markdown)", "≤ 100 ms",
+              median(times) <= 0.1)
+
+    upstream, upstream_url = start_upstream(0.0, 0.0, name="upstream-history")
+    app, app_url = start_gunicorn(upstream_url, name="gunicorn-history", **NO_LIMITS)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page = context.new_page()
+        page.goto(app_url + "/")
+        page.wait_for_function(USABLE_JS, polling="raf", timeout=30000)
+        page.evaluate("(data) => window.dash_clientside.set_props('chat-history-store', {data: data})", data)
+        page.wait_for_function(OPENED_JS, arg=n, polling="raf", timeout=60000)
+        time.sleep(2.0)  # let FefferyLocalLargeStorage write it to IndexedDB
+        opens, drawn = [], None
+        for _ in range(2 if quick else 4):
+            page.reload()
+            usable = page.wait_for_function(USABLE_JS, polling="raf", timeout=30000).json_value()
+            opened = page.wait_for_function(OPENED_JS, arg=n, polling="raf", timeout=60000).json_value()
+            opens.append((usable, opened))
+            drawn = page.evaluate("window.chatDebug.lastRender.drawn")
+        open_ms = median([o for _, o in opens])
+        table.add("Open 1,000-message conversation (reload → last message drawn)",
+                  f"{open_ms:.0f} ms after navigation start (page usable at {median([u for u, _ in opens]):.0f} ms; "
+                  f"{drawn} newest drawn, older behind 'show earlier')", "≤ 1 s", open_ms <= 1000)
+        exports = []
+        for _ in range(2 if quick else 5):
+            with page.expect_download(timeout=30000) as info:
+                t0 = time.monotonic()
+                page.click("#chat-export-button")
+            download = info.value
+            exports.append(time.monotonic() - t0)
+            size = Path(download.path()).stat().st_size
+        table.add("Export 1,000 messages in the browser (click → download)",
+                  f"median {ms(median(exports))} ({size / 1e6:.2f} MB file)", "≤ 100 ms", median(exports) <= 0.1)
+        context.close()
+    finally:
+        app.stop()
+        upstream.stop()
+
+
+# ----------------------------------------------------------------------------------
+# 6. Stop: time until the upstream connection is closed
+# ----------------------------------------------------------------------------------
+async def abort_after(port: int, body: bytes, after: bytes) -> float:
+    """Open a stream, read until ``after`` appears, then close the socket; returns the close time."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write((f"POST /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+    await writer.drain()
+    seen = b""
+    while after not in seen:
+        data = await asyncio.wait_for(reader.read(65536), 30)
+        if not data:
+            raise RuntimeError("stream ended before the abort point")
+        seen += data
+    t_abort = time.monotonic()
+    writer.transport.abort()
+    return t_abort
+
+
+def bench_stop(table: Table, quick: bool, browser) -> None:
+    """Section 6: Stop → upstream closed (client_disconnected), while streaming and while stalled."""
+    print("\n[6] Stop → upstream connection closed", flush=True)
+    from tests.upstream import Reply, UpstreamServer
+
+    upstream = UpstreamServer().start()
+    app, app_url = start_gunicorn(upstream.url, name="gunicorn-stop", **NO_LIMITS)
+    port = int(app_url.rsplit(":", 1)[1])
+    try:
+        for label, reply, after in (
+            ("while streaming (a delta every 50 ms)", lambda: Reply(content="s" * 600, chunk_delay=0.05),
+             b"event: delta"),
+            ("while the upstream is silent (before the first token)",
+             lambda: Reply(content="late answer", first_token_delay=8.0), b"event: meta"),
+        ):
+            delays, reasons = [], set()
+            for _ in range(3 if quick else 10):
+                upstream.reset()
+                upstream.script(reply())
+                t_abort = run_async(abort_after(port, chat_body("stop me"), after))
+                closed = upstream.wait_closed(1, timeout=10)
+                if closed:
+                    reasons.add(closed[0]["reason"])
+                    delays.append(closed[0]["t_closed"] - t_abort)
+                upstream.wait_for(lambda s: s.open_streams == 0, timeout=10)
+            ok = reasons == {"client_disconnected"} and delays and p95(delays) <= 0.5
+            table.add(f"Stop {label}, raw client",
+                      f"median {ms(median(delays))}, p95 {ms(p95(delays))}, upstream record: {', '.join(sorted(reasons))}",
+                      "≤ 0.5 s", bool(ok))
+        if browser is not None:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.goto(app_url + "/")
+            page.wait_for_function(USABLE_JS, polling="raf", timeout=30000)
+            delays = []
+            for i in range(3 if quick else 8):
+                upstream.reset()
+                upstream.script(Reply(content="b" * 600, chunk_delay=0.05))
+                page.fill("#chat-input", f"browser stop {i}")
+                page.click("#chat-send-button")
+                upstream.wait_for(lambda s: s.closed_events or (s.open_streams and s.requests), timeout=10)
+                time.sleep(0.3)
+                t_click = time.monotonic()
+                page.evaluate("document.getElementById('chat-stop-button').click()")
+                closed = upstream.wait_closed(1, timeout=10)
+                if closed and closed[0]["reason"] == "client_disconnected":
+                    delays.append(closed[0]["t_closed"] - t_click)
+                page.wait_for_function("!window.chatDebug.streaming()", timeout=10000)
+            context.close()
+            table.add("Stop in the browser (click Stop → upstream closed)",
+                      f"median {ms(median(delays))}, p95 {ms(p95(delays))} ({len(delays)} runs)", "≤ 0.5 s",
+                      bool(delays) and p95(delays) <= 0.5)
+    finally:
+        app.stop()
+        upstream.stop()
+
+
+# ----------------------------------------------------------------------------------
+def write_readme(table: Table, command: str, note: str, elapsed: float) -> None:
+    """Replace the results block of bench/README.md with this run's table."""
+    readme = ROOT / "bench" / "README.md"
+    block = (f"<!-- results:begin -->\nCommand: `{command}` ({elapsed / 60:.1f} min), "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\nMachine: {note}\n\n"
+             f"{table.markdown()}\n<!-- results:end -->")
+    text = readme.read_text() if readme.exists() else "# Benchmarks\n\n<!-- results:begin -->\n<!-- results:end -->\n"
+    text = re.sub(r"<!-- results:begin -->.*<!-- results:end -->", lambda _: block, text, flags=re.S)
+    readme.write_text(text)
+    print(f"\nwrote {readme}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected sections and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs and at most 500 streams")
+    parser.add_argument("--only", default="ttft,concurrency,cpu,page,history,stop",
+                        help="comma-separated sections")
+    parser.add_argument("--profile", action="store_true", help="py-spy profile of a worker in the CPU section")
+    parser.add_argument("--write-readme", action="store_true", help="write the table into bench/README.md")
+    args = parser.parse_args(argv)
+    sections = set(args.only.split(","))
+    print(f"open files limit: {raise_nofile()}")
+    note = machine_note()
+    print("machine:", note)
+    table = Table()
+    started = time.monotonic()
+    # (worker class, workers, threads): the shipped default first, then the alternative.
+    configs = [("gevent", 1, 0), ("gevent", 2, 0), ("gthread", 2, 600)]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright) if sections & {"ttft", "page", "history", "stop"} else None
+        if "ttft" in sections:
+            bench_ttft(table, args.quick, browser)
+        if "concurrency" in sections:
+            bench_concurrency(table, args.quick, configs)
+        if "cpu" in sections:
+            bench_cpu(table, args.quick, [("gevent", 1, 0), ("gthread", 1, 64)], args.profile)
+        if "page" in sections:
+            bench_page(table, args.quick, browser)
+        if "history" in sections:
+            bench_history(table, args.quick, browser)
+        if "stop" in sections:
+            bench_stop(table, args.quick, browser)
+        if browser is not None:
+            browser.close()
+    elapsed = time.monotonic() - started
+    print(f"\n## Results ({elapsed / 60:.1f} min)\n\n{table.markdown()}\n")
+    if args.write_readme:
+        command = "python bench/run_all.py" + (" --quick" if args.quick else "") + (
+            f" --only {args.only}" if args.only != parser.get_default("only") else "") + (
+            " --profile" if args.profile else "")
+        write_readme(table, command, note, elapsed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Callbacks of the sidebar: the list, New, rename, delete, backup and restore (clientside)."""
+
+from __future__ import annotations
+
+from dash import ClientsideFunction, Input, Output, State, clientside_callback
+
+from components import ids
+
+# The conversation list, newest first, filtered by the search box (title and content).
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="renderSidebar"),
+    Output(ids.CONVERSATION_LIST, "children"),
+    Input(ids.HISTORY_STORE, "data"),
+    Input(ids.SEARCH_INPUT, "debounceValue"),
+    State(ids.CONFIG_STORE, "data"),
+)
+
+# New chat.
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="newConversation"),
+    Output(ids.HISTORY_STORE, "data", allow_duplicate=True),
+    Input(ids.NEW_BUTTON, "nClicks"),
+    State(ids.HISTORY_STORE, "data"),
+    prevent_initial_call=True,
+)
+
+# Rename dialog OK (the dialog is opened by a click on an item's Rename in chat.js).
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="renameConversation"),
+    Output(ids.HISTORY_STORE, "data", allow_duplicate=True),
+    Input(ids.RENAME_MODAL, "okCounts"),
+    State(ids.RENAME_INPUT, "value"),
+    State(ids.HISTORY_STORE, "data"),
+    prevent_initial_call=True,
+)
+
+# Delete dialog OK.
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="deleteConversation"),
+    Output(ids.HISTORY_STORE, "data", allow_duplicate=True),
+    Input(ids.DELETE_MODAL, "okCounts"),
+    State(ids.HISTORY_STORE, "data"),
+    prevent_initial_call=True,
+)
+
+# Back up all conversations as one JSON file.
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="backupExport"),
+    Output(ids.DOWNLOAD, "data", allow_duplicate=True),
+    Input(ids.BACKUP_EXPORT_BUTTON, "nClicks"),
+    State(ids.HISTORY_STORE, "data"),
+    prevent_initial_call=True,
+)
+
+# Restore from a backup file (merge; a bad file changes nothing).
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="importBackup"),
+    Output(ids.HISTORY_STORE, "data", allow_duplicate=True),
+    Output(ids.BACKUP_UPLOAD, "contents"),
+    Input(ids.BACKUP_UPLOAD, "contents"),
+    State(ids.BACKUP_UPLOAD, "filename"),
+    State(ids.HISTORY_STORE, "data"),
+    prevent_initial_call=True,
+)

@@ -1,0 +1,111 @@
+"""Context-window trimming: fit a conversation into the model's context window.
+
+A request is ``messages`` in the OpenAI Chat Completions shape (system prompt first,
+then the history, ending with the newest message). When the estimated prompt plus the
+room reserved for the reply exceeds the model's context window, the oldest turns are
+left out, always keeping every system message and the newest message.
+
+Token counts are *estimates* (no tokenizer is shipped for every provider's models):
+one token per CJK character, one per 4 other characters, plus 4 tokens of per-message
+overhead (the ``<|start|>role ... <|end|>`` framing OpenAI documents for chat
+models). This errs on the high side for English and Chinese text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .messages import Message
+
+MESSAGE_OVERHEAD_TOKENS = 4
+REPLY_PRIMING_TOKENS = 3  # every reply is primed with <|start|>assistant<|message|>
+
+# CJK ideographs, kana, hangul and full-width forms: roughly one token each.
+_WIDE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimated tokens in ``text``: wide (CJK) characters count 1, others 1/4 (rounded up)."""
+    if not text:
+        return 0
+    wide = len(_WIDE.findall(text))
+    return wide + math.ceil((len(text) - wide) / 4)
+
+
+def message_tokens(message: Message) -> int:
+    """Estimated tokens of one message including its framing overhead."""
+    return MESSAGE_OVERHEAD_TOKENS + estimate_tokens(message["content"])
+
+
+def context_window_for(model: str, table: dict[str, int], default: int) -> int:
+    """The context window (tokens) of ``model``: exact match in ``table``, else the
+    longest table key that is a prefix of the model name (``gpt-4o`` covers
+    ``gpt-4o-2024-08-06``), else ``default``."""
+    if model in table:
+        return table[model]
+    best = ""
+    for name in table:
+        if model.startswith(name) and len(name) > len(best):
+            best = name
+    return table[best] if best else default
+
+
+@dataclass(frozen=True)
+class TrimResult:
+    """Outcome of :func:`trim_messages`.
+
+    ``messages``: what to send; ``dropped``: how many history messages were left out;
+    ``prompt_tokens``: the estimate for what is sent; ``budget``: tokens allowed for
+    the prompt (context window minus the reply reserve).
+    """
+
+    messages: list[Message]
+    dropped: int
+    prompt_tokens: int
+    budget: int
+
+
+def trim_messages(messages: list[Message], *, context_window: int, reserve_tokens: int) -> TrimResult:
+    """Leave out the oldest turns so that ``messages`` fit ``context_window``.
+
+    Args:
+        messages: system message(s) first, then history, newest last (not mutated).
+        context_window: the model's context window in tokens (> 0).
+        reserve_tokens: tokens kept free for the reply (``max_tokens`` when the user
+            set it); capped at half the window so a huge ``max_tokens`` cannot empty
+            the history.
+
+    System messages and the newest message are always kept, even if they alone do not
+    fit (the upstream then reports the overflow). After trimming, the history starts
+    with a ``user`` message whenever one is left, so no orphan assistant reply leads.
+    """
+    if context_window <= 0:
+        raise ValueError("context_window must be positive")
+    reserve = max(0, min(reserve_tokens, context_window // 2))
+    budget = context_window - reserve - REPLY_PRIMING_TOKENS
+    system = [m for m in messages if m["role"] == "system"]
+    history = [m for m in messages if m["role"] != "system"]
+    if not history:
+        total = sum(message_tokens(m) for m in system)
+        return TrimResult(list(messages), 0, total, budget)
+    fixed = sum(message_tokens(m) for m in system) + message_tokens(history[-1])
+    kept_rev: list[Message] = [history[-1]]
+    used = fixed
+    for message in reversed(history[:-1]):
+        cost = message_tokens(message)
+        if used + cost > budget:
+            break
+        kept_rev.append(message)
+        used += cost
+    kept = list(reversed(kept_rev))
+    # Do not start the history with an assistant reply whose question was cut.
+    while len(kept) > 1 and len(kept) < len(history) and kept[0]["role"] == "assistant":
+        used -= message_tokens(kept[0])
+        kept.pop(0)
+    dropped = len(history) - len(kept)
+    if dropped == 0:
+        return TrimResult(list(messages), 0, used, budget)
+    # System messages keep their original position at the front.
+    return TrimResult(system + kept, dropped, used, budget)

@@ -1,0 +1,100 @@
+"""Helpers shared by the browser tests of the chat page (not a test module).
+
+They drive the page the way a person does (typing, clicking) and read the history
+the page keeps in IndexedDB through ``window.chatDebug.history()``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from playwright.sync_api import Page, expect
+
+REPLY_TIMEOUT_MS = 15000
+
+
+def open_chat(page: Page, url: str) -> None:
+    """Load the page and wait until the history has been read and drawn once."""
+    page.goto(url)
+    page.wait_for_selector("#chat-input")
+    page.wait_for_function("() => window.chatDebug && window.chatDebug.lastRender !== null")
+
+
+def history(page: Page) -> dict | None:
+    """The page's history store value (what IndexedDB holds)."""
+    return page.evaluate("() => window.chatDebug.history()")
+
+
+def active(page: Page) -> dict:
+    """The active conversation of the history store."""
+    data = history(page) or {}
+    for conversation in data.get("conversations", []):
+        if conversation["id"] == data.get("active_id"):
+            return conversation
+    raise AssertionError("no active conversation")
+
+
+def wait_idle(page: Page) -> None:
+    """Wait until no reply is streaming."""
+    page.wait_for_function("() => !window.chatDebug.streaming()", timeout=REPLY_TIMEOUT_MS)
+
+
+def send(page: Page, text: str) -> None:
+    """Type ``text`` into the composer, press Enter and wait for the reply to finish."""
+    runs = page.evaluate("() => window.chatDebug.runs")
+    page.fill("#chat-input", text)
+    page.press("#chat-input", "Enter")
+    page.wait_for_function(f"() => window.chatDebug.runs > {runs}", timeout=REPLY_TIMEOUT_MS)
+    wait_idle(page)
+
+
+def wait_runs(page: Page, count: int) -> None:
+    """Wait until ``count`` replies in total have finished on this page."""
+    page.wait_for_function(f"() => window.chatDebug.runs >= {count}", timeout=REPLY_TIMEOUT_MS)
+    wait_idle(page)
+
+
+def set_history(page: Page, data: dict | str) -> None:
+    """Replace the history store (as if the page had written it); ``data`` may be a JS
+    expression string that builds the value in the page."""
+    if isinstance(data, str):
+        page.evaluate(f"() => window.dash_clientside.set_props('chat-history-store', {{data: ({data})}})")
+    else:
+        page.evaluate("(d) => window.dash_clientside.set_props('chat-history-store', {data: d})", data)
+
+
+def user_texts(page: Page) -> list[str]:
+    """Texts of the drawn user messages."""
+    return page.locator(".chat-message-user .chat-message-text").all_inner_texts()
+
+
+def assistant_texts(page: Page) -> list[str]:
+    """Texts of the drawn assistant messages (rendered Markdown)."""
+    return [t.strip() for t in page.locator(".chat-message-assistant .markdown-body").all_inner_texts()]
+
+
+def sidebar_titles(page: Page) -> list[str]:
+    """Titles in the conversation list, top to bottom."""
+    return [t.strip() for t in page.locator(".chat-conv-item .chat-conv-title").all_inner_texts()]
+
+
+def open_settings(page: Page, scope: str = "conversation") -> None:
+    """Open the settings drawer on ``scope`` ("conversation" or "global")."""
+    page.click("#chat-settings-button")
+    expect(page.locator("#chat-settings-drawer")).to_be_visible() if page.locator("#chat-settings-drawer").count() else None
+    page.wait_for_selector(".ant-drawer-open #chat-settings-save")
+    if scope == "global":
+        page.locator("#chat-settings-scope").get_by_text("Defaults").click()
+        page.wait_for_timeout(200)
+
+
+def fill_number(page: Page, component_id: str, value: str) -> None:
+    """Type into an AntdInputNumber (the id sits on the <input>)."""
+    field = page.locator(f"#{component_id}")
+    field.fill("")
+    field.type(value)
+
+
+def backup_doc(conversations: list[dict]) -> str:
+    """A backup file body in the page's format."""
+    return json.dumps({"format": "dash-chat-backup", "version": 1, "exported_at": "2026-01-01T00:00:00Z", "conversations": conversations})

@@ -1,0 +1,205 @@
+"""Browser tests: the conversation sidebar, persistence (reload, server restart,
+20 MB), long conversations, and the Markdown export's header."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import AppProcess, app_env
+from tests.e2e_chat import (
+    active,
+    assistant_texts,
+    history,
+    open_chat,
+    send,
+    set_history,
+    sidebar_titles,
+    user_texts,
+    wait_idle,
+)
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_sidebar_new_switch_rename_search_delete(page, app_server, fresh_upstream):
+    """New / switch / rename / search (title and content) / delete with confirm;
+    titles come from the first user message; newest first."""
+    open_chat(page, app_server.url)
+    send(page, "Alpha question about pandas")
+    page.click("#chat-new-button")
+    expect(page.locator("#chat-empty-state")).to_be_visible()
+    send(page, "Beta question about numpy")
+    assert sidebar_titles(page) == ["Beta question about numpy", "Alpha question about pandas"]
+    assert user_texts(page) == ["Beta question about numpy"]
+
+    # switch to the older conversation
+    page.locator(".chat-conv-item", has_text="Alpha").click()
+    expect(page.locator(".chat-message-user .chat-message-text")).to_have_text(["Alpha question about pandas"])
+    assert assistant_texts(page) == ["Echo: Alpha question about pandas"]
+    # a new message makes it the newest
+    send(page, "more pandas")
+    assert sidebar_titles(page)[0] == "Alpha question about pandas"
+
+    # rename
+    item = page.locator(".chat-conv-item", has_text="Alpha")
+    item.hover()
+    item.locator(".chat-action-rename").click()
+    page.wait_for_selector("#chat-rename-input")
+    page.fill("#chat-rename-input", "Pandas notes")
+    page.locator(".ant-modal-wrap:visible .ant-btn-primary").click()
+    expect(page.locator(".chat-conv-item .chat-conv-title").first).to_have_text("Pandas notes")
+
+    # search by title, then by message content
+    page.fill("#chat-search-input", "pandas notes")
+    expect(page.locator(".chat-conv-item")).to_have_count(1)
+    page.fill("#chat-search-input", "NUMPY")
+    expect(page.locator(".chat-conv-item .chat-conv-title")).to_have_text(["Beta question about numpy"])
+    page.fill("#chat-search-input", "no-such-words")
+    expect(page.locator(".chat-conv-empty")).to_be_visible()
+    page.fill("#chat-search-input", "")
+    expect(page.locator(".chat-conv-item")).to_have_count(2)
+
+    # delete: cancel keeps it, OK removes it
+    item = page.locator(".chat-conv-item", has_text="Beta")
+    item.hover()
+    item.locator(".chat-action-delete").click()
+    page.locator(".ant-modal-wrap:visible .ant-btn", has_text="Cancel").click()
+    expect(page.locator(".chat-conv-item")).to_have_count(2)
+    item.hover()
+    item.locator(".chat-action-delete").click()
+    page.locator(".ant-modal-wrap:visible .ant-btn-dangerous").click()
+    expect(page.locator(".chat-conv-item")).to_have_count(1)
+    assert [c["title"] for c in history(page)["conversations"]] == ["Pandas notes"]
+    assert page.errors == []
+
+
+def test_history_survives_reload_and_server_restart(browser, upstream):
+    """Conversations live in IndexedDB: a reload and a restart of the server (same
+    origin) bring them all back, with the active one drawn."""
+    upstream.reset()
+    app = AppProcess(app_env(upstream))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        open_chat(page, app.url)
+        send(page, "first conversation")
+        page.click("#chat-new-button")
+        send(page, "second conversation 你好 🎉")
+        before = history(page)
+        page.reload()
+        open_chat(page, app.url)
+        expect(page.locator(".chat-conv-item")).to_have_count(2)
+        expect(page.locator(".chat-message-user .chat-message-text")).to_have_text(["second conversation 你好 🎉"])
+
+        port = app.port
+        app.stop()
+        app = AppProcess(app_env(upstream), port=port)
+        page.reload()
+        open_chat(page, app.url)
+        expect(page.locator(".chat-conv-item")).to_have_count(2)
+        after = history(page)
+        assert after["conversations"] == before["conversations"]
+        assert after["active_id"] == before["active_id"]
+    finally:
+        context.close()
+        app.stop()
+
+
+# 20 conversations of 200 messages × 5,000 characters ≈ 20 MB of text, plus one
+# conversation of 1,000 messages (the active one).
+BIG_HISTORY_JS = """
+(() => {
+  const filler = 'lorem ipsum dolor sit amet 中文 ' .repeat(200).slice(0, 5000);
+  const conversations = [];
+  const now = Date.now();
+  for (let c = 0; c < 20; c++) {
+    const messages = [];
+    for (let m = 0; m < 200; m++) {
+      messages.push({id: `m-${c}-${m}`, role: m % 2 ? 'assistant' : 'user', content: `c${c} m${m} ` + filler, created_at: now});
+    }
+    conversations.push({id: `big-${c}`, title: `Big ${c}`, created_at: now - 100000 + c, updated_at: now - 100000 + c, settings: {}, error: null, messages});
+  }
+  const long = [];
+  for (let m = 0; m < 1000; m++) {
+    long.push({id: `l-${m}`, role: m % 2 ? 'assistant' : 'user',
+      content: m % 2 ? `Reply **${m}**\\n\\n\\`\\`\\`python\\nprint(${m})\\n\\`\\`\\`\\n\\n| a | b |\\n|---|---|\\n| ${m} | x |` : `Question ${m}`,
+      created_at: now});
+  }
+  conversations.push({id: 'long', title: 'Thousand', created_at: now, updated_at: now, settings: {}, error: null, messages: long});
+  return {version: 1, active_id: 'long', conversations};
+})()
+"""
+
+
+def test_twenty_megabytes_and_a_thousand_messages(browser, app_server):
+    """A 20 MB history is stored without a quota error and comes back after a reload;
+    a 1,000-message conversation opens showing its newest messages and scrolling up
+    draws earlier ones."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        open_chat(page, app_server.url)
+        set_history(page, BIG_HISTORY_JS)
+        size = page.evaluate("() => JSON.stringify(window.chatDebug.history()).length")
+        assert size > 20_000_000
+        expect(page.locator(".chat-conv-item")).to_have_count(21)
+        # the write to IndexedDB (localforage) is asynchronous: wait until it holds the data
+        page.wait_for_function(
+            """async () => {
+                const open = indexedDB.open('localforage');
+                const db = await new Promise((ok, no) => { open.onsuccess = () => ok(open.result); open.onerror = no; });
+                const tx = db.transaction(db.objectStoreNames[0], 'readonly');
+                const req = tx.objectStore(db.objectStoreNames[0]).get('chat-history-store');
+                const value = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
+                db.close();
+                return !!value && value.conversations && value.conversations.length === 21;
+            }""",
+            timeout=60000,
+            polling=500,
+        )
+        page.reload()
+        open_chat(page, app_server.url)
+        expect(page.locator(".chat-conv-item")).to_have_count(21, timeout=30000)
+        expect(page.locator(".chat-message-user").last).to_contain_text("Question 998", timeout=30000)
+        assert page.locator(".chat-message").count() < 100  # the newest are drawn first
+        drawn_before = page.locator(".chat-message").count()
+        # scrolling to the top draws earlier messages, keeping the reader's place
+        for _ in range(3):
+            page.evaluate("() => { const e = document.getElementById('chat-scroll'); e.scrollTop = 0; e.dispatchEvent(new Event('scroll')); }")
+            page.wait_for_timeout(400)
+        assert page.locator(".chat-message").count() > drawn_before
+        # the show-earlier button reaches the first message
+        while page.locator(".chat-show-earlier").count():
+            page.locator(".chat-show-earlier").click()
+            page.wait_for_timeout(100)
+        expect(page.locator(".chat-message-user .chat-message-text").first).to_have_text("Question 0")
+        # a big conversation opens from the sidebar
+        page.locator(".chat-conv-item", has_text="Big 3").click()
+        expect(page.locator(".chat-message-assistant").last).to_contain_text("c3 m199")
+        assert not [e for e in errors if "quota" in e.lower()]
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_markdown_export_records_model_and_system_prompt(page, app_server, fresh_upstream):
+    """The per-conversation Markdown export names the conversation's model and system prompt."""
+    open_chat(page, app_server.url)
+    send(page, "export me")
+    data = history(page)
+    data["conversations"][0]["settings"] = {"model": "test-model-2", "system_prompt": "You are terse."}
+    set_history(page, data)
+    page.wait_for_timeout(300)
+    with page.expect_download() as info:
+        page.click("#chat-export-button")
+    text = open(info.value.path(), encoding="utf-8").read()
+    assert "- Model: test-model-2" in text
+    assert "## System prompt" in text and "You are terse." in text
+    assert "export me" in text and "Echo: export me" in text
+    assert info.value.suggested_filename.endswith(".md")

@@ -1,0 +1,165 @@
+"""gunicorn.conf.py with the real gunicorn: settings and overrides, concurrency, Stop,
+graceful restarts and the access log, for both worker classes it supports."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx2
+import pytest
+
+from chatcore.sse import parse_events
+from tests.conftest import ROOT, TEST_KEY, AppProcess, app_env, free_port
+from tests.upstream import Reply
+
+pytestmark = pytest.mark.slow
+
+# The app's own per-address limits would (rightly) refuse 40 streams from one
+# address; the load tests measure the server, so they are switched off here.
+NO_LIMITS = {
+    "CHAT_RATE_LIMIT_SESSION": "", "CHAT_RATE_LIMIT_ADDRESS": "",
+    "MAX_STREAMS_PER_SESSION": "0", "MAX_STREAMS_PER_ADDRESS": "0",
+}
+
+
+def print_config(**env: str) -> dict[str, str]:
+    """``gunicorn --print-config chat_app:server`` with ``env``: gunicorn's own reading of the file."""
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("GUNICORN_", "WEB_CONCURRENCY", "PORT", "OPENAI_"))}
+    full_env.update(env)
+    out = subprocess.run([sys.executable, "-m", "gunicorn", "--print-config", "chat_app:server"],
+                         cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    values = {}
+    for line in out.stdout.splitlines():
+        name, sep, value = line.partition("=")
+        if sep:
+            values[name.strip()] = value.strip()
+    return values
+
+
+def test_defaults_and_environment_overrides():
+    """Defaults hold many streams and bind for Render; every choice is overridable."""
+    default = print_config()
+    assert default["bind"] == "['0.0.0.0:8050']"
+    assert default["worker_class"] == "gevent"
+    assert int(default["worker_connections"]) >= 1000
+    # Longer than a long reply (REQUEST_TIMEOUT is 60 s between tokens by default).
+    assert int(default["graceful_timeout"]) >= 120
+    assert "%(q)s" not in default["access_log_format"] and "%(r)s" not in default["access_log_format"]
+
+    custom = print_config(PORT="10000", WEB_CONCURRENCY="3", GUNICORN_WORKER_CLASS="gthread",
+                          GUNICORN_THREADS="48", GUNICORN_GRACEFUL_TIMEOUT="200")
+    assert custom["bind"] == "['0.0.0.0:10000']"
+    assert (custom["workers"], custom["worker_class"], custom["threads"]) == ("3", "gthread", "48")
+    assert custom["graceful_timeout"] == "200"
+    assert print_config(GUNICORN_BIND="127.0.0.1:8050")["bind"] == "['127.0.0.1:8050']"
+
+
+def start_gunicorn(upstream, worker_class: str, **extra: str) -> AppProcess:
+    """`gunicorn chat_app:server` (one worker of ``worker_class``) on a free loopback port."""
+    port = free_port()
+    env = app_env(upstream, GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
+                  GUNICORN_WORKER_CLASS=worker_class, GUNICORN_THREADS="64", **NO_LIMITS)
+    env.update(extra)
+    return AppProcess(env, [sys.executable, "-m", "gunicorn", "chat_app:server"], port)
+
+
+def read_stream(url: str, text: str, marker: str = "") -> list[tuple[str, dict]]:
+    """POST one chat request and return its SSE events."""
+    body = {"messages": [{"role": "user", "content": text}]}
+    headers = {"User-Agent": marker} if marker else {}
+    with httpx2.Client(timeout=30) as client:
+        response = client.post(url + "/api/chat/stream", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return parse_events(response.content)
+
+
+@pytest.fixture(scope="module", params=["gevent", "gthread"])
+def gunicorn_app(request, upstream):
+    """gunicorn with gunicorn.conf.py and one worker of each supported class.
+
+    Shared by the tests of one class; the graceful-shutdown test ends it, so it
+    comes last in this file."""
+    app = start_gunicorn(upstream, request.param)
+    app.worker_class = request.param  # type: ignore[attr-defined]
+    yield app
+    app.stop()
+
+
+def test_one_worker_holds_many_streams_and_stays_responsive(gunicorn_app, fresh_upstream):
+    """40 slow replies at once on ONE worker: all complete, and the page and /healthz answer meanwhile."""
+    n = 40
+    fresh_upstream.script(*[Reply(content=f"reply {i} " * 3, first_token_delay=0.5, chunk_delay=0.1)
+                            for i in range(n)])
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        futures = [pool.submit(read_stream, gunicorn_app.url, f"q{i}") for i in range(n)]
+        assert fresh_upstream.wait_for(lambda s: s.open_streams >= n, timeout=20), fresh_upstream.open_streams
+        # All n replies are open upstream at this moment; other users still get answers.
+        with httpx2.Client(timeout=5) as client:
+            assert client.get(gunicorn_app.url + "/healthz").json() == {"status": "ok"}
+            assert client.get(gunicorn_app.url + "/").status_code == 200
+        results = [f.result(timeout=60) for f in futures]
+    for events in results:
+        names = [name for name, _ in events]
+        assert names[0] == "meta" and names[-1] == "done" and "error" not in names
+        assert "".join(d["content"] for name, d in events if name == "delta").startswith("reply ")
+    assert fresh_upstream.max_open_streams >= n
+
+
+def test_stop_closes_upstream(gunicorn_app, fresh_upstream):
+    """Aborting mid-stream closes the upstream request (client_disconnected), under both worker classes."""
+    fresh_upstream.script(Reply(content="x" * 300, first_token_delay=0.05, chunk_delay=0.05))
+    with httpx2.Client(timeout=10) as client:
+        with client.stream("POST", gunicorn_app.url + "/api/chat/stream",
+                           json={"messages": [{"role": "user", "content": "long"}]}) as response:
+            for data in response.iter_raw():
+                if b"event: delta" in data:
+                    break
+    closed = fresh_upstream.wait_closed(1, timeout=5)
+    assert closed and closed[0]["reason"] == "client_disconnected"
+    assert closed[0]["chunks_sent"] < 100  # stopped long before the 100 deltas of the reply
+
+
+def test_graceful_shutdown_lets_running_reply_finish(gunicorn_app, fresh_upstream):
+    """SIGTERM (a deploy or restart) while a reply streams: the reply still completes."""
+    fresh_upstream.script(Reply(content="abcdefghijklmnopqrstuvwxyz", first_token_delay=0.1, chunk_delay=0.1))
+    result: dict = {}
+
+    def reader():
+        result["events"] = read_stream(gunicorn_app.url, "restart soon")
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    assert fresh_upstream.wait_for(lambda s: s.open_streams >= 1, timeout=10)
+    time.sleep(0.3)
+    gunicorn_app.proc.send_signal(signal.SIGTERM)
+    thread.join(30)
+    names = [name for name, _ in result["events"]]
+    assert names[-1] == "done" and "error" not in names
+    assert "".join(d["content"] for name, d in result["events"] if name == "delta") == "abcdefghijklmnopqrstuvwxyz"
+    assert gunicorn_app.proc.wait(30) == 0
+
+
+def test_access_log_has_no_bodies_queries_or_keys(upstream):
+    """The access log records the request line without query string, body or credentials."""
+    app = start_gunicorn(upstream, "gevent")
+    try:
+        secret_text = "my-private-question-7f3a"
+        read_stream(app.url, secret_text, marker="bench-agent")
+        with httpx2.Client(timeout=5) as client:
+            client.get(app.url + "/healthz?token=query-secret-91b2")
+        time.sleep(0.5)
+        log = app.log()
+    finally:
+        app.stop()
+    assert '"POST /api/chat/stream HTTP/1.1" 200' in log
+    assert '"GET /healthz HTTP/1.1" 200' in log
+    for secret in (secret_text, "query-secret-91b2", TEST_KEY):
+        assert secret not in log

@@ -1,0 +1,133 @@
+"""Content safety in Chromium: user text and model output carrying HTML, <script>,
+event handlers, javascript:/data: links, SVG and mermaid payloads render inert.
+
+Each payload is typed as the user's message AND scripted as the model's reply
+(through the test upstream). Then every link in the conversation is clicked. The
+test asserts that no dialog opened, no payload code ran (``window.__xss``), and that
+the conversation DOM holds no script-capable element or attribute. It runs twice:
+with the app's Content-Security-Policy, and with CSP bypassed, so the rendering is
+inert on its own (defence in depth) and not only because the CSP blocks it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import AppProcess, app_env
+from tests.upstream import Reply
+
+X = "window.__xss=(window.__xss||0)+1;alert(document.domain)"
+
+PAYLOADS = [
+    f"<script>{X}</script>",
+    f"<img src=x onerror=\"{X}\">",
+    f"<svg onload=\"{X}\"><circle r=\"1\"/></svg>",
+    f"<svg><script>{X}</script></svg>",
+    f"<svg><a xlink:href=\"javascript:{X}\"><text y=\"20\">svg link</text></a></svg>",
+    f"[plain js link](javascript:{X})",
+    f"[mixed case](JaVaScRiPt:{X})",
+    f"[spaced]( javascript:{X})",
+    f"[entity](&#106;avascript:{X})",
+    f"[tabbed](java\tscript:{X})",
+    "[data html](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    f"[vb](vbscript:{X})",
+    f"<javascript:{X}>",
+    f"[ref link][r]\n\n[r]: javascript:{X}",
+    f"![img js](javascript:{X})",
+    f"![img attr](x\" onerror=\"{X})",
+    f"<a href=\"javascript:{X}\">raw anchor</a>",
+    f"<iframe src=\"javascript:{X}\"></iframe>",
+    f"<details open ontoggle=\"{X}\"><summary>s</summary></details>",
+    f"<object data=\"javascript:{X}\"></object><embed src=\"javascript:{X}\">",
+    f"<form action=\"javascript:{X}\"><button>go</button></form>",
+    f"<math><mtext><table><mglyph><style><img src=x onerror=\"{X}\">",
+    f"<base href=\"javascript:{X}//\">",
+    f"$\\href{{javascript:{X}}}{{katex link}}$",
+    f"```html\n<script>{X}</script>\n```",
+    f"```mermaid\ngraph TD\nA[\"<img src=x onerror={X}>\"] --> B\nclick A call alert(1)\n```",
+    f"```mermaid\n%%{{init: {{\"securityLevel\": \"loose\"}}}}%%\ngraph TD\nA-->B\nclick A href \"javascript:{X}\"\n```",
+    f"```mermaid\nsequenceDiagram\nA->>B: <script>{X}</script>\n```",
+]
+
+INSPECT = """() => {
+  const root = document.getElementById('chat-messages') || document.body;
+  const bad = [];
+  for (const el of root.querySelectorAll('*')) {
+    const tag = el.tagName.toLowerCase();
+    if (['script', 'iframe', 'object', 'embed', 'form', 'base'].includes(tag)) bad.push('<' + tag + '>');
+    for (const attr of el.attributes) {
+      const name = attr.name.toLowerCase();
+      const value = (attr.value || '').replace(/[\\s\\u0000-\\u001f]/g, '').toLowerCase();
+      if (name.startsWith('on')) bad.push(tag + '[' + name + ']');
+      if (['href', 'src', 'xlink:href', 'action', 'formaction', 'data'].includes(name) &&
+          (value.startsWith('javascript:') || value.startsWith('vbscript:') || value.startsWith('data:text/html'))) {
+        bad.push(tag + '[' + name + '=' + value.slice(0, 30) + ']');
+      }
+    }
+  }
+  return bad;
+}"""
+
+TRIED = {"payloads": 0, "passed": 0}
+
+
+@pytest.fixture(scope="module")
+def xss_app(upstream):
+    app = AppProcess(app_env(upstream, CHAT_RATE_LIMIT_SESSION="", CHAT_RATE_LIMIT_ADDRESS=""))
+    yield app
+    app.stop()
+    print(f"\nXSS payloads: {TRIED['payloads']} tried (user text + model output), {TRIED['passed']} inert")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("bypass_csp", [False, True], ids=["with-csp", "csp-bypassed"])
+def test_payloads_render_inert(xss_app, upstream, browser, bypass_csp):
+    upstream.reset()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp)
+    page = context.new_page()
+    dialogs: list[str] = []
+    errors: list[str] = []
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    popups: list[str] = []
+    context.on("page", lambda p: popups.append(p.url))
+    try:
+        page.goto(xss_app.url)
+        page.wait_for_selector("#chat-input")
+        for index, payload in enumerate(PAYLOADS):
+            upstream.script(Reply(content=payload))
+            page.fill("#chat-input", payload)
+            page.click("#chat-send-button")
+            page.wait_for_function(f"window.chatDebug && window.chatDebug.runs >= {index + 1}", timeout=15000)
+            page.wait_for_function(f"document.querySelectorAll('.chat-message-assistant').length >= {index + 1}", timeout=15000)
+        page.wait_for_timeout(500)  # let Markdown, KaTeX and any mermaid render
+        page.screenshot(path=f"test-artifacts/xss-{'csp' if not bypass_csp else 'nocsp'}.png", full_page=False)
+        # click every non-http link (javascript:, data:, rewritten '#', ...)
+        links = page.locator(".chat-message a")
+        for i in range(links.count()):
+            link = links.nth(i)
+            href = (link.get_attribute("href") or "").strip().lower()
+            if href.startswith(("http:", "https:", "mailto:")):
+                continue
+            try:
+                link.click(timeout=2000, no_wait_after=True, modifiers=[])
+            except Exception:  # noqa: BLE001 - hidden/covered links are fine to skip
+                pass
+        page.wait_for_timeout(300)
+        assert page.url.startswith(xss_app.url), page.url  # no navigation to a payload
+        bad = page.evaluate(INSPECT)
+        ran = page.evaluate("window.__xss || 0")
+        TRIED["payloads"] += 2 * len(PAYLOADS)
+        assert dialogs == [], dialogs
+        assert ran == 0
+        assert bad == [], bad
+        assert popups == [], popups
+        assert page.locator(".chat-message-user").count() == len(PAYLOADS)
+        TRIED["passed"] += 2 * len(PAYLOADS)
+    finally:
+        context.close()
