@@ -34,6 +34,7 @@ def create_app(settings: Settings) -> dash.Dash:
         suppress_callback_exceptions=True,
         serve_locally=True,
         compress=False,
+        assets_ignore=r"vendor/.*",  # big vendor scripts (mermaid) load on demand from chat.js
     )
     server = app.server
     server.config["CHAT_SETTINGS"] = settings

@@ -45,6 +45,7 @@
   var IDS = {
     store: 'chat-history-store',
     prefs: 'chat-prefs-store',
+    active: 'chat-active-store',
     view: 'chat-view-store',
     streamMessage: 'chat-stream-message',
     streamMarkdown: 'chat-stream-markdown',
@@ -73,6 +74,7 @@
     config: null,    // public server config
     prefs: {},       // mirror of the prefs store
     run: null,       // the reply being streamed, or null
+    activeId: null,  // the open conversation (also in chat-active-store, localStorage)
     visible: {},     // conversation id → how many newest messages are drawn
     renderedId: null, // conversation drawn last (to scroll to the bottom on switch)
     pending: { rename: null, remove: null, edit: null },
@@ -128,10 +130,19 @@
   /** A new top-level object sharing the conversations (copy before changing one). */
   function ensureData(data) {
     if (data && Array.isArray(data.conversations) && data.conversations.length) {
-      return { version: data.version || 1, active_id: data.active_id, conversations: data.conversations.slice() };
+      var current = activeConversation(data);
+      return { version: data.version || 1, active_id: current ? current.id : data.active_id, conversations: data.conversations.slice() };
     }
     var conversation = newConversation();
+    setActive(conversation.id);
     return { version: 1, active_id: conversation.id, conversations: [conversation] };
+  }
+  /** Open conversation `id`. Switching writes only the small chat-active-store, not
+   *  the (possibly 20 MB) history; the history's active_id follows on its next write. */
+  function setActive(id) {
+    if (state.activeId === id) { return; }
+    state.activeId = id;
+    setProps(IDS.active, { data: id });
   }
   function findIndex(data, id) {
     if (!data || !Array.isArray(data.conversations)) { return -1; }
@@ -145,7 +156,7 @@
     return index < 0 ? null : data.conversations[index];
   }
   function activeConversation(data) {
-    var found = findConversation(data, data && data.active_id);
+    var found = findConversation(data, state.activeId) || findConversation(data, data && data.active_id);
     if (!found && data && data.conversations && data.conversations.length) { found = data.conversations[0]; }
     return found;
   }
@@ -161,6 +172,7 @@
   }
   function editableActive(next) {
     if (!findConversation(next, next.active_id)) { next.active_id = next.conversations[0].id; }
+    setActive(next.active_id);
     return editable(next, next.active_id);
   }
   function commit(next) {
@@ -212,7 +224,8 @@
 
   // ----- streaming ----------------------------------------------------------
   function setStreaming(active) {
-    var shown = active && state.run && state.data && state.run.conversationId === state.data.active_id;
+    var current = state.data && activeConversation(state.data);
+    var shown = active && state.run && current && state.run.conversationId === current.id;
     setProps(IDS.streamMessage, { className: shown ? 'chat-message chat-message-assistant chat-stream-active' : 'chat-stream-idle' });
     if (!active) { setProps(IDS.streamMarkdown, { markdownStr: '' }); }
     setProps(IDS.send, { style: active ? { display: 'none' } : {} });
@@ -434,10 +447,12 @@
     Object.keys(extra || {}).forEach(function (k) { props[k] = extra[k]; });
     return component('Span', 'dash_html_components', props);
   }
-  function icon(name) { return component('AntdIcon', 'feffery_antd_components', { icon: name }); }
-  function actionButton(action, label, iconName, extra) {
+  // Message and list actions are plain <button>s with a glyph (the label comes from
+  // data-label via CSS): one Dash component each, so drawing many messages stays cheap.
+  var GLYPHS = { copy: '\u2750', edit: '\u270e', regenerate: '\u21bb', 'continue': '\u25b8', rename: '\u270e', 'delete': '\u2715' };
+  function actionButton(action, label, extra) {
     var props = { className: 'chat-action chat-action-' + action, 'data-action': action, title: label,
-      children: [icon(iconName), span('chat-action-label', label)] };
+      'data-label': label, 'aria-label': label, children: GLYPHS[action] || '' };
     Object.keys(extra || {}).forEach(function (k) { props[k] = extra[k]; });
     return component('Button', 'dash_html_components', props);
   }
@@ -447,11 +462,31 @@
       showCopyButton: true, wrapLongLines: true, linkTransformFunc: SAFE_LINK_FUNC,
       forceTableContentTextAlignCenter: false
     };
-    // mermaid in strict mode: no click callbacks, HTML labels sanitized
+    // mermaid in strict mode: no click callbacks, HTML labels sanitized. fmc calls
+    // the global `mermaid`, which is loaded on first need (3 MB, not on every page).
     if (withMermaid && /```mermaid/.test(markdown)) {
-      props.mermaidOptions = { securityLevel: 'strict', theme: isDark() ? 'dark' : 'default' };
+      if (window.mermaid) {
+        props.mermaidOptions = { securityLevel: 'strict', theme: isDark() ? 'dark' : 'default' };
+      } else {
+        loadMermaid();
+      }
     }
     return props;
+  }
+  var MERMAID_URL = '/assets/vendor/mermaid-10.9.8.min.js';
+  var mermaidLoading = false;
+  /** Load mermaid once, then redraw the messages so diagrams render. */
+  function loadMermaid() {
+    if (mermaidLoading || window.mermaid) { return; }
+    mermaidLoading = true;
+    var script = document.createElement('script');
+    script.src = ((state.config && state.config.assets_prefix) || '') + MERMAID_URL;
+    script.async = true;
+    script.onload = function () {
+      setProps(IDS.view, { data: { limit: 0, mermaid: true, at: Date.now() } });
+    };
+    script.onerror = function () { mermaidLoading = false; };
+    document.head.appendChild(script);
   }
   function formatCost(cost) {
     if (cost >= 0.01) { return cost.toFixed(4); }
@@ -474,25 +509,20 @@
 
   function messageComponent(message, index, lastIndex, lastAssistant) {
     var role = message.role === 'user' ? 'user' : (message.role === 'system' ? 'system' : 'assistant');
-    var avatar = component('AntdAvatar', 'feffery_antd_components', {
-      mode: 'icon', icon: role === 'user' ? 'antd-user' : 'antd-robot', className: 'chat-avatar chat-avatar-' + role
-    });
+    var avatar = div('chat-avatar chat-avatar-' + role, role === 'user' ? '\u263a' : '\u2726');
     var roleLine = [text(role === 'user' ? 'user' : 'assistant')];
     if (message.stopped) { roleLine.push(span('chat-message-flag', text('stopped'))); }
     else if (message.incomplete) { roleLine.push(span('chat-message-flag', text('incomplete'))); }
-    var content = (role === 'user' || window.__plain)
+    var content = role === 'user'
       ? div('chat-message-text', message.content)
       : component('FefferyMarkdown', 'feffery_markdown_components', markdownProps(message.content, true));
-    var actions = window.__noactions ? [] : [component('AntdCopyText', 'feffery_antd_components', {
-      text: message.content, className: 'chat-message-actions chat-action-copy',
-      locale: locale() === 'zh-CN' ? 'zh-cn' : 'en-us'
-    })];
     var idAttr = { 'data-msg-id': message.id || '' };
-    if (role === 'user') { actions.push(actionButton('edit', text('edit'), 'antd-edit', idAttr)); }
+    var actions = [actionButton('copy', text('copy'), idAttr)];
+    if (role === 'user') { actions.push(actionButton('edit', text('edit'), idAttr)); }
     if (role === 'assistant' && index === lastAssistant && index === lastIndex) {
-      actions.push(actionButton('regenerate', text('regenerate'), 'antd-reload', idAttr));
+      actions.push(actionButton('regenerate', text('regenerate'), idAttr));
       if (message.finish_reason === 'length') {
-        actions.push(actionButton('continue', text('continue'), 'antd-caret-right', idAttr));
+        actions.push(actionButton('continue', text('continue'), idAttr));
       }
     }
     var body = [div('chat-message-role', roleLine), content];
@@ -525,8 +555,8 @@
     return div('chat-conv-item' + (active ? ' chat-conv-item-active' : ''), [
       span('chat-conv-title', conversation.title || text('untitled')),
       span('chat-conv-actions', [
-        actionButton('rename', text('rename'), 'antd-edit', { 'data-conv-id': conversation.id }),
-        actionButton('delete', text('delete'), 'antd-delete', { 'data-conv-id': conversation.id })
+        actionButton('rename', text('rename'), { 'data-conv-id': conversation.id }),
+        actionButton('delete', text('delete'), { 'data-conv-id': conversation.id })
       ])
     ], { key: conversation.id, 'data-action': 'switch', 'data-conv-id': conversation.id, title: conversation.title || '' });
   }
@@ -580,11 +610,9 @@
     if (mask) { mask.classList.toggle('chat-sidebar-mask-open', open); }
   }
   function switchTo(id) {
-    if (!state.data || state.data.active_id === id) { openSidebar(false); return; }
-    var next = ensureData(state.data);
-    next.active_id = id;
-    commit(next);
     openSidebar(false);
+    if (!state.data || !findConversation(state.data, id)) { return; }
+    setActive(id);
   }
   function showEarlier() {
     var conversation = activeConversation(state.data);
@@ -619,6 +647,32 @@
     startStream(conversation, { continueId: last.id });
     commit(next); // redraw without the continued message (it streams below)
   }
+  function findMessage(messageId) {
+    var conversation = activeConversation(state.data);
+    return ((conversation && conversation.messages) || []).filter(function (m) { return m.id === messageId; })[0] || null;
+  }
+  /** Copy a message's Markdown source (Clipboard API; execCommand fallback for http pages). */
+  function copyMessage(messageId) {
+    var message = findMessage(messageId);
+    if (!message) { return; }
+    function fallback() {
+      var area = document.createElement('textarea');
+      area.value = message.content;
+      area.setAttribute('readonly', '');
+      area.style.position = 'fixed';
+      area.style.opacity = '0';
+      document.body.appendChild(area);
+      area.select();
+      try { document.execCommand('copy'); } finally { document.body.removeChild(area); }
+    }
+    var done = function () { toast('success', text('copied')); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(message.content).then(done, function () { fallback(); done(); });
+    } else {
+      fallback();
+      done();
+    }
+  }
   function openEdit(messageId) {
     if (busy()) { return; }
     var conversation = activeConversation(state.data);
@@ -650,6 +704,7 @@
       else if (action === 'regenerate') { regenerate(); }
       else if (action === 'continue') { continueReply(msgId); }
       else if (action === 'edit') { openEdit(msgId); }
+      else if (action === 'copy') { copyMessage(msgId); }
       return;
     }
     var toggle = event.target && event.target.closest ? event.target.closest('#' + IDS.sidebarToggle) : null;
@@ -711,11 +766,13 @@
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.chat = {
     /** Store/view/prefs → [message children, empty-state style, error style, error text, model tag]. */
-    renderMessages: function (data, view, prefs, config) {
+    renderMessages: function (data, view, prefs, activeStored, config) {
       var t0 = performance.now();
       state.config = config || state.config;
       state.prefs = prefs || {};
       state.data = data || null;
+      // on load: the conversation open last in this browser, else the history's own
+      if (state.activeId === null && activeStored && findConversation(data, activeStored)) { state.activeId = activeStored; }
       loadModels();
       var conversation = data ? activeConversation(data) : null;
       var messages = (conversation && conversation.messages) || [];
@@ -770,12 +827,13 @@
     },
 
     /** Store/search → the conversation list, newest first, filtered by title and content. */
-    renderSidebar: function (data, query, config) {
+    renderSidebar: function (data, query, activeStored, config) {
       state.config = config || state.config;
       var q = String(query || '').trim().toLowerCase();
       var conversations = ((data && data.conversations) || []).slice();
       conversations.sort(function (a, b) { return (b.updated_at || 0) - (a.updated_at || 0); });
-      var activeId = data && data.active_id;
+      var current = data ? activeConversation(data) : null;
+      var activeId = current && current.id;
       var items = conversations
         .filter(function (c) { return conversationMatches(c, q); })
         .map(function (c) { return sidebarItem(c, c.id === activeId); });
@@ -847,12 +905,12 @@
       var active = activeConversation(next);
       openSidebar(false);
       if (active && !(active.messages || []).length && !(state.run && state.run.conversationId === active.id)) {
-        if (next.active_id === active.id) { return noUpdate(); }
-        next.active_id = active.id;
+        return noUpdate();
       } else {
         var conversation = newConversation();
         next.conversations.unshift(conversation);
         next.active_id = conversation.id;
+        setActive(conversation.id);
       }
       state.data = next;
       setProps(IDS.input, { value: '' });
@@ -885,6 +943,7 @@
       if (!findConversation(next, next.active_id)) {
         var newest = next.conversations.slice().sort(function (a, b) { return (b.updated_at || 0) - (a.updated_at || 0); })[0];
         next.active_id = newest.id;
+        setActive(newest.id);
       }
       state.data = next;
       return next;

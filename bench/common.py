@@ -207,7 +207,8 @@ class StreamResult:
 
 
 async def sse_request(host: str, port: int, body: bytes, *, path: str = "/api/chat/stream",
-                      timeout: float = 120.0, abort_after_first: bool = False) -> StreamResult:
+                      timeout: float = 120.0, abort_after_first: bool = False,
+                      delta_marker: bytes = b"event: delta", done_marker: bytes = b"event: done") -> StreamResult:
     """POST one chat request on a fresh connection and read the SSE reply.
 
     Counts ``event: delta`` lines, records the time of the first one (TTFT) and of
@@ -238,7 +239,7 @@ async def sse_request(host: str, port: int, body: bytes, *, path: str = "/api/ch
             if not result.status and b"\r\n" in buf + data:
                 first_line = (buf + data).split(b"\r\n", 1)[0].split()
                 result.status = int(first_line[1]) if len(first_line) > 1 else 0
-            n = data.count(b"event: delta")
+            n = data.count(delta_marker)
             if n and result.ttft is None:
                 result.ttft = now - result.started
                 if abort_after_first:
@@ -247,7 +248,7 @@ async def sse_request(host: str, port: int, body: bytes, *, path: str = "/api/ch
             result.deltas += n
             saw_error = saw_error or b"event: error" in data
             buf = (buf + data)[-64:]
-            if b"event: done" in buf or b"event: done" in data:
+            if done_marker in buf or done_marker in data:
                 result.total = now - result.started
                 result.ok = result.status == 200 and not saw_error
                 if saw_error:

@@ -163,6 +163,20 @@ def bench_ttft(table: Table, quick: bool, browser) -> None:
 # ----------------------------------------------------------------------------------
 SLOW_FIRST_TOKEN = 1.0
 SLOW_CHUNK = 0.5
+ARRIVALS_PER_S = 100  # new streams per second while ramping up
+
+
+def warm_up(port: int, n: int = 16) -> None:
+    """A few concurrent replies so every worker has imported and built what a request needs."""
+    results = run_async(_gather_bodies(port, n))
+    bad = [r for r in results if not r.ok]
+    if bad:
+        raise RuntimeError(f"warm-up failed: {bad[0].error} (status {bad[0].status})")
+
+
+async def _gather_bodies(port: int, n: int):
+    return await asyncio.gather(*(sse_request("127.0.0.1", port, chat_body(f"warm {i}"), timeout=60)
+                                  for i in range(n)))
 
 
 async def open_many(port: int, n: int, ramp: float) -> tuple[list, int]:
@@ -176,8 +190,9 @@ async def open_many(port: int, n: int, ramp: float) -> tuple[list, int]:
         open_now += 1
         peak = max(peak, open_now)
         try:
-            # "Echo: " + 54 characters = 20 deltas of 3: a reply of ≈ 1 + 19 × 0.5 = 10.5 s
-            return await sse_request("127.0.0.1", port, chat_body(f"slow stream {i:05d} " + "z" * 36), timeout=90)
+            # "Echo: " + 84 characters = 30 deltas of 3: a reply of ≈ 1 + 29 × 0.5 = 15.5 s,
+            # longer than the ramp, so all n streams are open at once.
+            return await sse_request("127.0.0.1", port, chat_body(f"slow stream {i:05d} " + "z" * 66), timeout=90)
         finally:
             open_now -= 1
 
@@ -187,8 +202,8 @@ async def open_many(port: int, n: int, ramp: float) -> tuple[list, int]:
 
 def bench_concurrency(table: Table, quick: bool, configs: list[tuple[str, int, int]]) -> dict:
     """Section 2: N open streams with a slow upstream, per worker configuration."""
-    print("\n[2] Concurrent open streams (upstream: 1 s to first token, then 0.5 s per delta, 10.5 s a reply)",
-          flush=True)
+    print("\n[2] Concurrent open streams (upstream: 1 s to first token, then 0.5 s per delta, 15.5 s a reply; "
+          f"streams opened at {ARRIVALS_PER_S}/s)", flush=True)
     levels = [100, 500] if quick else [100, 500, 1000]
     upstream, upstream_url = start_upstream(SLOW_FIRST_TOKEN, SLOW_CHUNK, name="upstream-conc")
     summary: dict = {}
@@ -200,6 +215,7 @@ def bench_concurrency(table: Table, quick: bool, configs: list[tuple[str, int, i
                                           name=f"gunicorn-{worker_class}-{workers}", **NO_LIMITS)
             port = int(app_url.rsplit(":", 1)[1])
             try:
+                warm_up(port)
                 for n in levels:
                     peak_rss = [app.rss_mb()]
                     stop = threading.Event()
@@ -212,7 +228,7 @@ def bench_concurrency(table: Table, quick: bool, configs: list[tuple[str, int, i
                     sampler.start()
                     cpu0 = app.cpu_seconds()
                     started = time.monotonic()
-                    results, peak = run_async(open_many(port, n, ramp=max(1.0, n / 250)))
+                    results, peak = run_async(open_many(port, n, ramp=max(1.0, n / ARRIVALS_PER_S)))
                     wall = time.monotonic() - started
                     stop.set()
                     sampler.join()

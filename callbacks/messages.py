@@ -18,6 +18,7 @@ clientside_callback(
     Input(ids.HISTORY_STORE, "data"),
     Input(ids.VIEW_STORE, "data"),
     Input(ids.PREFS_STORE, "data"),
+    Input(ids.ACTIVE_STORE, "data"),
     State(ids.CONFIG_STORE, "data"),
 )
 

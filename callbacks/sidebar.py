@@ -12,6 +12,7 @@ clientside_callback(
     Output(ids.CONVERSATION_LIST, "children"),
     Input(ids.HISTORY_STORE, "data"),
     Input(ids.SEARCH_INPUT, "debounceValue"),
+    Input(ids.ACTIVE_STORE, "data"),
     State(ids.CONFIG_STORE, "data"),
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Iterator, Literal
+from typing import Callable, Iterator, Literal
 
 import httpx2
 import openai
@@ -79,6 +79,7 @@ def stream_chat(
     messages: list[Message],
     params: dict | None = None,
     locale: str | None = None,
+    on_open: Callable[[httpx2.Response], None] | None = None,
 ) -> Iterator[StreamEvent]:
     """Stream one Chat Completion as ``StreamEvent`` objects.
 
@@ -91,6 +92,8 @@ def stream_chat(
 
     Closing the generator (``.close()``, e.g. because the browser went away) closes
     the upstream HTTP response at once, so no further tokens are generated for us.
+    ``on_open`` is called with the upstream ``httpx2.Response`` once its headers have
+    arrived (``chatcore.disconnect`` uses it to close a silent upstream after Stop).
     """
     stream = None
     finished = False
@@ -102,6 +105,8 @@ def stream_chat(
             stream_options={"include_usage": True},
             **(params or {}),
         )
+        if on_open is not None:
+            on_open(stream.response)
         for chunk in stream:
             for choice in chunk.choices or ():
                 content = choice.delta.content if choice.delta else None

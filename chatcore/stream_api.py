@@ -35,6 +35,7 @@ from .client import ClientOptions, get_client, list_models, stream_chat
 from .errors import ChatError, map_exception
 from .i18n import normalize_locale
 from .limits import get_limits
+from . import disconnect
 from .context import trim_messages
 from .messages import CONTINUE_INSTRUCTION, ChatRequest, Limits, build_messages, describe_validation_error
 from .sse import HEADERS, encode_event
@@ -133,8 +134,12 @@ def chat_stream() -> Response:
     if chat_request.continue_reply:
         messages = messages + [{"role": "user", "content": CONTINUE_INSTRUCTION}]
     client = get_client(client_options(settings, base_url))
+    # Stop while the upstream is silent: the server would notice only at the next
+    # write, so a watcher closes the upstream as soon as the client socket closes.
+    watch = disconnect.watcher.watch(request.environ)
     events = stream_chat(
-        client, api_key=api_key, model=model, messages=messages, params=chat_request.sampling_params(), locale=locale
+        client, api_key=api_key, model=model, messages=messages, params=chat_request.sampling_params(), locale=locale,
+        on_open=lambda response: disconnect.watcher.set_upstream(watch, response),
     )
 
     def generate():
@@ -165,7 +170,10 @@ def chat_stream() -> Response:
                 outcome = f"ok {finish_reason}"
             yield encode_event("done", {"finish_reason": finish_reason, "ttft_ms": ttft_ms, "elapsed_ms": elapsed_ms})
         finally:
+            disconnect.watcher.unwatch(watch)
             events.close()  # closes the upstream response (Stop / disconnect)
+            if watch is not None and watch.fired:
+                outcome = "aborted (client gone while the upstream was silent)"
             log.info(
                 "chat stream model=%s messages=%d trimmed=%d outcome=%s ttft_ms=%s elapsed_ms=%.0f",
                 model, len(messages), trimmed.dropped, outcome, ttft_ms, (time.monotonic() - started) * 1000,
@@ -179,9 +187,11 @@ def chat_stream() -> Response:
         try:
             slot = limits.acquire_stream(locale)
         except ChatError as error:
+            disconnect.watcher.unwatch(watch)
             events.close()
             return error_response(error)
     response = Response(generate(), mimetype="text/event-stream", headers=HEADERS)
+    response.call_on_close(lambda: disconnect.watcher.unwatch(watch))  # even if never iterated
     if slot is not None:
         response.call_on_close(slot.release)
     return response

@@ -37,6 +37,7 @@ GLOBAL_MESSAGE = "global-message"
 
 # stores (browser only)
 PREFS_STORE = "chat-prefs-store"  # global defaults, own API key, theme (localStorage)
+ACTIVE_STORE = "chat-active-store"  # id of the open conversation (localStorage; switching does not rewrite the history)
 VIEW_STORE = "chat-view-store"  # how many messages of the active conversation are drawn
 EXPORT_REQUEST = "chat-export-request"  # the active conversation, prepared for Markdown export
 THEME_PROVIDER = "chat-theme-provider"

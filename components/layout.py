@@ -61,6 +61,7 @@ def render(settings, locale: str | None = None):
                 fuc.FefferyLocalLargeStorage(id=ids.HISTORY_STORE, initialSync=True),
                 # defaults, own API key and theme: this browser only (localStorage)
                 dcc.Store(id=ids.PREFS_STORE, storage_type="local"),
+                dcc.Store(id=ids.ACTIVE_STORE, storage_type="local"),
                 dcc.Store(id=ids.VIEW_STORE, data={"limit": 0}),
                 dcc.Store(id=ids.EXPORT_REQUEST),
                 dcc.Store(id=ids.CONFIG_STORE, data=public_config(settings, locale)),

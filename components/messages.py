@@ -34,12 +34,9 @@ MARKDOWN_PROPS = {
 
 
 def avatar(role: str):
-    """The avatar for a role (``user`` or ``assistant``)."""
-    return fac.AntdAvatar(
-        mode="icon",
-        icon="antd-user" if role == "user" else "antd-robot",
-        className=f"chat-avatar chat-avatar-{role}",
-    )
+    """The avatar for a role (``user`` or ``assistant``): a coloured disc with a glyph,
+    the same element chat.js draws for stored messages."""
+    return html.Div("\u263a" if role == "user" else "\u2726", className=f"chat-avatar chat-avatar-{role}")
 
 
 def render(has_key: bool, locale: str = "en-US"):

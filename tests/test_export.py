@@ -94,23 +94,16 @@ def test_from_markdown_rejects_non_exports(text):
         from_markdown(text)
 
 
-def test_export_callback_downloads_active_conversation(fresh_upstream):
+def test_export_callback_renders_the_requested_conversation(fresh_upstream):
     """The Dash export callback, called directly inside a Flask app context."""
     from chat_app import create_app
     from callbacks.header import export_markdown
     from tests.conftest import make_settings
 
     app = create_app(make_settings(fresh_upstream, system_prompt="SYS"))
-    data = {
-        "version": 1,
-        "active_id": "c2",
-        "conversations": [
-            {"id": "c1", "title": "other", "messages": [{"role": "user", "content": "not me"}]},
-            {"id": "c2", "title": "标题", "settings": {}, "messages": TRICKY_MESSAGES},
-        ],
-    }
+    request = {"title": "标题", "model": "test-model-2", "messages": TRICKY_MESSAGES + [{"role": "tool", "content": "dropped"}]}
     with app.server.app_context():
-        result = export_markdown(1, data)
+        result = export_markdown(request)
     assert re.fullmatch(r"chat-\d{8}-\d{6}\.md", result["filename"])
     content = result["content"]
     if result.get("base64"):
@@ -118,5 +111,6 @@ def test_export_callback_downloads_active_conversation(fresh_upstream):
 
         content = base64.b64decode(content).decode("utf-8")
     assert content.startswith("# 标题\n")
-    assert "- Model: test-model" in content
+    assert "- Model: test-model-2" in content
+    # no system prompt in the request: the server's is recorded
     assert from_markdown(content) == [{"role": "system", "content": "SYS"}] + TRICKY_MESSAGES

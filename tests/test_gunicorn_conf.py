@@ -127,6 +127,33 @@ def test_stop_closes_upstream(gunicorn_app, fresh_upstream):
     assert closed[0]["chunks_sent"] < 100  # stopped long before the 100 deltas of the reply
 
 
+def test_stop_while_upstream_silent_closes_upstream(gunicorn_app, fresh_upstream):
+    """Stop before the first token (nothing written to the client yet): the upstream is still closed.
+
+    Without chatcore.disconnect the server would notice only at its next write, here
+    after the upstream's 20 s first-token delay.
+    """
+    import socket as socket_module
+
+    fresh_upstream.script(Reply(content="late", first_token_delay=20))
+    port = int(gunicorn_app.url.rsplit(":", 1)[1])
+    body = b'{"messages": [{"role": "user", "content": "think long"}]}'
+    with socket_module.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /api/chat/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        seen = b""
+        while b"event: meta" not in seen:
+            seen += sock.recv(4096)
+        assert fresh_upstream.wait_for(lambda s: s.open_streams >= 1, timeout=5)
+    closed_at = time.monotonic()
+    closed = fresh_upstream.wait_closed(1, timeout=5)
+    assert closed and closed[0]["reason"] == "client_disconnected"
+    assert closed[0]["t_closed"] - closed_at < 3  # not the 20 s of the first-token delay
+    assert closed[0]["chunks_sent"] == 0
+    # The worker is fine afterwards.
+    assert [n for n, _ in read_stream(gunicorn_app.url, "after")][-1] == "done"
+
+
 def test_graceful_shutdown_lets_running_reply_finish(gunicorn_app, fresh_upstream):
     """SIGTERM (a deploy or restart) while a reply streams: the reply still completes."""
     fresh_upstream.script(Reply(content="abcdefghijklmnopqrstuvwxyz", first_token_delay=0.1, chunk_delay=0.1))
