@@ -14,7 +14,7 @@ import sys
 
 import dash
 
-from chatcore import access, stream_api
+from chatcore import access, compression, stream_api
 from components import layout, login
 from config import Settings, get_settings
 
@@ -33,10 +33,11 @@ def create_app(settings: Settings) -> dash.Dash:
         update_title=None,
         suppress_callback_exceptions=True,
         serve_locally=True,
-        compress=False,
-        assets_ignore=r"vendor/.*",  # big vendor scripts (mermaid) load on demand from chat.js
+        compress=False,  # chatcore.compression instead: cached bundles, never the SSE stream
+        assets_path_ignore=["vendor"],  # big vendor scripts (mermaid) load on demand from chat.js
     )
     server = app.server
+    compression.install(server)
     server.config["CHAT_SETTINGS"] = settings
     server.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     access.install(server, settings, app)

@@ -278,7 +278,9 @@
       .forEach(function (name) { if (isSet(settings[name])) { payload[name] = settings[name]; } });
     var prefs = state.prefs || {};
     if (isSet(prefs.api_key) && config.allow_user_api_key !== false) { payload.api_key = String(prefs.api_key).trim(); }
-    if (isSet(prefs.base_url) && isSet(payload.api_key) && config.allow_user_base_url) { payload.base_url = String(prefs.base_url).trim(); }
+    // sent even without an own key: the server then refuses with a clear error
+    // (it never sends its own key to a user-supplied URL)
+    if (isSet(prefs.base_url) && config.allow_user_base_url) { payload.base_url = String(prefs.base_url).trim(); }
     if (continueReply) { payload.continue_reply = true; }
     // stay under the server's body limit: leave out the oldest messages first
     var limit = (config.max_body_bytes || 2000000) * 0.9;

@@ -300,8 +300,9 @@ def machine_note() -> str:
             versions.append(f"{mod} {__import__(mod).__version__}")
         except Exception:  # noqa: BLE001
             pass
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{cpu}, {os.cpu_count()} cores, {mem_gb:.0f} GiB RAM, Linux {platform.release()}, "
-            f"Python {platform.python_version()}, " + ", ".join(versions))
+            f"Python {platform.python_version()}, " + ", ".join(versions) + f"; load average at start {load}")
 
 
 def tmpdir(prefix: str) -> Path:

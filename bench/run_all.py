@@ -163,7 +163,7 @@ def bench_ttft(table: Table, quick: bool, browser) -> None:
 # ----------------------------------------------------------------------------------
 SLOW_FIRST_TOKEN = 1.0
 SLOW_CHUNK = 0.5
-ARRIVALS_PER_S = 100  # new streams per second while ramping up
+ARRIVALS_PER_S = 50  # new streams per second while ramping up
 
 
 def warm_up(port: int, n: int = 16) -> None:
@@ -190,9 +190,9 @@ async def open_many(port: int, n: int, ramp: float) -> tuple[list, int]:
         open_now += 1
         peak = max(peak, open_now)
         try:
-            # "Echo: " + 84 characters = 30 deltas of 3: a reply of ≈ 1 + 29 × 0.5 = 15.5 s,
-            # longer than the ramp, so all n streams are open at once.
-            return await sse_request("127.0.0.1", port, chat_body(f"slow stream {i:05d} " + "z" * 66), timeout=90)
+            # "Echo: " + 132 characters = 46 deltas of 3: a reply of ≈ 1 + 45 × 0.5 = 23.5 s,
+            # longer than the longest ramp (1,000 at 50/s = 20 s): all n are open at once.
+            return await sse_request("127.0.0.1", port, chat_body(f"slow stream {i:05d} " + "z" * 114), timeout=120)
         finally:
             open_now -= 1
 
@@ -202,21 +202,21 @@ async def open_many(port: int, n: int, ramp: float) -> tuple[list, int]:
 
 def bench_concurrency(table: Table, quick: bool, configs: list[tuple[str, int, int]]) -> dict:
     """Section 2: N open streams with a slow upstream, per worker configuration."""
-    print("\n[2] Concurrent open streams (upstream: 1 s to first token, then 0.5 s per delta, 15.5 s a reply; "
+    print("\n[2] Concurrent open streams (upstream: 1 s to first token, then 0.5 s per delta, 23.5 s a reply; "
           f"streams opened at {ARRIVALS_PER_S}/s)", flush=True)
     levels = [100, 500] if quick else [100, 500, 1000]
     upstream, upstream_url = start_upstream(SLOW_FIRST_TOKEN, SLOW_CHUNK, name="upstream-conc")
     summary: dict = {}
     try:
         base = median(direct_sdk_ttft(upstream_url, 3))
-        for worker_class, workers, threads in configs:
+        for index, (worker_class, workers, threads) in enumerate(configs):
             label = f"{worker_class} ×{workers}" + (f" ({threads} threads)" if worker_class == "gthread" else "")
             app, app_url = start_gunicorn(upstream_url, worker_class, workers, threads,
                                           name=f"gunicorn-{worker_class}-{workers}", **NO_LIMITS)
             port = int(app_url.rsplit(":", 1)[1])
             try:
                 warm_up(port)
-                for n in levels:
+                for n in (levels if index == 0 else levels[-1:]):
                     peak_rss = [app.rss_mb()]
                     stop = threading.Event()
 

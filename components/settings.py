@@ -27,6 +27,7 @@ def _number_item(component_id: str, label: str, minimum: float, maximum: float, 
             style={"width": "100%"},
         ),
         id=f"{component_id}-item",
+        className=f"{component_id}-item",  # AntdFormItem does not put its id on the DOM
         label=label,
     )
 
@@ -98,6 +99,7 @@ def render(settings, locale: str = "en-US"):
                 fac.AntdFormItem(
                     fac.AntdInput(id=ids.SET_API_KEY, mode="password", autoComplete="off", value=""),
                     id=ids.SET_API_KEY_ITEM,
+                    className=ids.SET_API_KEY_ITEM,
                     label=t("api_key", locale),
                     extra=t("api_key_help", locale),
                     hidden=not settings.allow_user_api_key,
@@ -105,6 +107,7 @@ def render(settings, locale: str = "en-US"):
                 fac.AntdFormItem(
                     fac.AntdInput(id=ids.SET_BASE_URL, placeholder="https://…/v1", value=""),
                     id=ids.SET_BASE_URL_ITEM,
+                    className=ids.SET_BASE_URL_ITEM,
                     label=t("base_url", locale),
                     extra=t("base_url_help", locale),
                     hidden=not (settings.allow_user_api_key and settings.allow_user_base_url),

@@ -7,6 +7,7 @@ the page keeps in IndexedDB through ``window.chatDebug.history()``.
 from __future__ import annotations
 
 import json
+import re
 
 from playwright.sync_api import Page, expect
 
@@ -81,11 +82,11 @@ def sidebar_titles(page: Page) -> list[str]:
 def open_settings(page: Page, scope: str = "conversation") -> None:
     """Open the settings drawer on ``scope`` ("conversation" or "global")."""
     page.click("#chat-settings-button")
-    expect(page.locator("#chat-settings-drawer")).to_be_visible() if page.locator("#chat-settings-drawer").count() else None
     page.wait_for_selector(".ant-drawer-open #chat-settings-save")
-    if scope == "global":
-        page.locator("#chat-settings-scope").get_by_text("Defaults").click()
-        page.wait_for_timeout(200)
+    items = page.locator("#chat-settings-scope .ant-segmented-item")
+    items.nth(1 if scope == "global" else 0).click()
+    expect(items.nth(1 if scope == "global" else 0)).to_have_class(re.compile("ant-segmented-item-selected"))
+    page.wait_for_timeout(150)
 
 
 def fill_number(page: Page, component_id: str, value: str) -> None:

@@ -19,6 +19,10 @@ from tests.upstream import Reply
 X = "window.__xss=(window.__xss||0)+1;alert(document.domain)"
 
 PAYLOADS = [
+    # mermaid first, so a lazily loaded mermaid has rendered them before the end
+    f"```mermaid\ngraph TD\nA[\"<img src=x onerror={X}>\"] --> B\nclick A call alert(1)\n```",
+    f"```mermaid\n%%{{init: {{\"securityLevel\": \"loose\"}}}}%%\ngraph TD\nA-->B\nclick A href \"javascript:{X}\"\n```",
+    f"```mermaid\nsequenceDiagram\nA->>B: <script>{X}</script>\n```",
     f"<script>{X}</script>",
     f"<img src=x onerror=\"{X}\">",
     f"<svg onload=\"{X}\"><circle r=\"1\"/></svg>",
@@ -44,9 +48,6 @@ PAYLOADS = [
     f"<base href=\"javascript:{X}//\">",
     f"$\\href{{javascript:{X}}}{{katex link}}$",
     f"```html\n<script>{X}</script>\n```",
-    f"```mermaid\ngraph TD\nA[\"<img src=x onerror={X}>\"] --> B\nclick A call alert(1)\n```",
-    f"```mermaid\n%%{{init: {{\"securityLevel\": \"loose\"}}}}%%\ngraph TD\nA-->B\nclick A href \"javascript:{X}\"\n```",
-    f"```mermaid\nsequenceDiagram\nA->>B: <script>{X}</script>\n```",
 ]
 
 INSPECT = """() => {
@@ -68,7 +69,8 @@ INSPECT = """() => {
   return bad;
 }"""
 
-TRIED = {"payloads": 0, "passed": 0}
+TRIED = {"payloads": 0, "passed": 0, "csp_blocked": 0, "mermaid_active": False}
+MERMAID_COUNT = sum(1 for p in PAYLOADS if p.startswith("```mermaid"))
 
 
 CLICK_ODD_LINKS = """() => {
@@ -78,7 +80,7 @@ CLICK_ODD_LINKS = """() => {
     const href = (a.getAttribute('href') || '').trim().toLowerCase();
     if (a.dataset.xssClicked || /^(https?:|mailto:)/.test(href)) continue;
     a.dataset.xssClicked = '1';
-    a.click();
+    a.dispatchEvent(new MouseEvent('click', { bubbles: true, cancelable: true, view: window }));
     clicked += 1;
   }
   return clicked;
@@ -95,7 +97,8 @@ def xss_app(upstream):
     app = AppProcess(app_env(upstream, CHAT_RATE_LIMIT_SESSION="", CHAT_RATE_LIMIT_ADDRESS=""))
     yield app
     app.stop()
-    print(f"\nXSS payloads: {TRIED['payloads']} tried (user text + model output), {TRIED['passed']} inert")
+    print(f"\nXSS payloads: {TRIED['payloads']} tried (user text + model output), {TRIED['passed']} inert; "
+          f"CSP reports (blocked attempts) {TRIED['csp_blocked']}; mermaid active: {TRIED['mermaid_active']}")
 
 
 @pytest.mark.browser
@@ -124,23 +127,36 @@ def test_payloads_render_inert(xss_app, upstream, browser, bypass_csp):
     try:
         page.goto(xss_app.url)
         page.wait_for_selector("#chat-input")
+        page.evaluate(
+            "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+            " e => window.__csp.push(e.violatedDirective))"
+        )
         bad: list[str] = []
         for index, payload in enumerate(PAYLOADS):
             upstream.script(Reply(content=payload))
             page.fill("#chat-input", payload)
             page.click("#chat-send-button")
             page.wait_for_function(f"window.chatDebug && window.chatDebug.runs >= {index + 1}", timeout=15000)
-            page.wait_for_timeout(250)  # let Markdown, KaTeX and any mermaid render
+            page.wait_for_timeout(150)  # let Markdown, KaTeX and any mermaid render
             assert page.evaluate("JSON.stringify(window.chatDebug.lastRun.error)") == "null", payload
             # the newest user message and reply (older ones may be windowed out of the DOM)
             assert page.locator(".chat-message-user").count() >= 1
             bad += [f"{index}: {item}" for item in page.evaluate(INSPECT)]
             clicks += _click_odd_links(page)
+            if index == MERMAID_COUNT - 1:
+                try:  # mermaid may be loaded on first need (assets/chat.js); let it draw
+                    page.wait_for_function("!!window.mermaid", timeout=8000)
+                    page.wait_for_timeout(1000)
+                    TRIED["mermaid_active"] = True
+                except Exception:  # noqa: BLE001 - mermaid disabled: fenced code only
+                    pass
+                bad += [f"mermaid: {item}" for item in page.evaluate(INSPECT)]
         page.screenshot(path=f"test-artifacts/xss-{'csp' if not bypass_csp else 'nocsp'}.png", full_page=False)
         page.wait_for_timeout(300)
         assert page.url.startswith(xss_app.url), page.url  # no navigation to a payload
         ran = page.evaluate("window.__xss || 0")
         TRIED["payloads"] += 2 * len(PAYLOADS)
+        TRIED["csp_blocked"] += len(page.evaluate("window.__csp"))
         assert dialogs == [], dialogs
         assert ran == 0
         assert bad == [], bad
