@@ -10,11 +10,13 @@ The server's API key is held as a ``SecretStr`` so that it never shows up in a
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Annotated
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 DEFAULT_SECRET_KEY = "change-me"
 
@@ -227,6 +229,10 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(format_validation_error(exc)) from None
+    except PydanticSettingsError as exc:  # a JSON setting (e.g. MODEL_PRICES) that is not JSON
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = match.group(1).upper() if match else "?"
+        raise SettingsError(f"Invalid configuration:\n  {name}: must be valid JSON") from None
 
 
 @lru_cache(maxsize=1)

@@ -37,7 +37,10 @@ bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8050)}"
 # standard library before it imports chat_app, so the openai client (httpx2 over
 # patched sockets) yields while waiting on the upstream.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent").strip() or "gevent"
-workers = _int("WEB_CONCURRENCY", 2)
+# One worker by default: it holds 1,000+ open streams (measured above), and the
+# in-memory rate-limit store is then exact. More workers use more cores; they need a
+# shared RATELIMIT_STORAGE_URI (Redis) so that limits count across processes.
+workers = _int("WEB_CONCURRENCY", 1)
 threads = _int("GUNICORN_THREADS", 100)
 worker_connections = _int("GUNICORN_CONNECTIONS", 2000)
 

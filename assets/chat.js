@@ -32,6 +32,7 @@
   var FLUSH_MS = 40; // ≈25 Markdown updates a second at most
   var INITIAL_VISIBLE = 40; // messages drawn when a conversation opens
   var PAGE_VISIBLE = 60; // more drawn per "show earlier" / scroll to the top
+  var WINDOW_STEP = 20;
   var SETTING_KEYS = ['model', 'system_prompt', 'temperature', 'top_p', 'presence_penalty',
     'frequency_penalty', 'max_tokens', 'history'];
   // [key, min, max, integer] — ranges from the OpenAI Chat Completions reference
@@ -350,6 +351,8 @@
       if (!response.ok) {
         return response.json().then(function (body) {
           run.error = (body && body.error) || { status: response.status, code: 'http_' + response.status, message: 'HTTP ' + response.status };
+          // Our own access check (chatcore/access.py): the session expired → sign in again.
+          if (response.status === 401 && run.error.code === 'login_required') { window.location.assign('/login'); }
         }, function () {
           run.error = { status: response.status, code: 'http_' + response.status, message: 'HTTP ' + response.status };
         });
@@ -536,6 +539,22 @@
     var classes = 'chat-message chat-message-' + role + (message.incomplete ? ' chat-message-incomplete' : '');
     return div(classes, [avatar, div('chat-message-body', body)],
       { key: message.id || ('i' + index), 'data-msg-id': message.id || '' });
+  }
+
+  /**
+   * messageComponent, memoized per message: an unchanged message yields the very same
+   * dict, so Dash/React can skip it when the list is drawn again.
+   */
+  var drawCache = {};
+  function drawMessage(message, index, lastIndex, lastAssistant) {
+    var key = [message.id, index === lastIndex, index === lastAssistant, message.finish_reason, message.stopped,
+      message.incomplete, message.trimmed, message.model, JSON.stringify(message.usage || null), locale(),
+      isDark(), !!window.mermaid].join('|');
+    var hit = drawCache[message.id];
+    if (hit && hit.key === key && hit.content === message.content) { return hit.dict; }
+    var dict = messageComponent(message, index, lastIndex, lastAssistant);
+    if (message.id) { drawCache[message.id] = { key: key, content: message.content, dict: dict }; }
+    return dict;
   }
 
   function afterRender(fn) {
@@ -783,8 +802,11 @@
       var total = messages.length;
       var switched = !conversation || conversation.id !== state.renderedId;
       state.renderedId = conversation ? conversation.id : null;
+      if (switched) { drawCache = {}; }
       var limit = conversation ? (state.visible[conversation.id] || INITIAL_VISIBLE) : INITIAL_VISIBLE;
-      var start = Math.max(0, total - limit);
+      // The first drawn message snaps to a multiple of WINDOW_STEP so that appending a
+      // reply does not shift the drawn messages (their dicts are memoized, see drawMessage).
+      var start = total <= limit ? 0 : Math.floor((total - limit) / WINDOW_STEP) * WINDOW_STEP;
       var lastAssistant = -1;
       for (var i = total - 1; i >= 0; i--) { if (messages[i].role === 'assistant') { lastAssistant = i; break; } }
       var children = [];
@@ -796,7 +818,7 @@
       }
       for (var j = start; j < total; j++) {
         if (hideId && messages[j].id === hideId) { continue; }
-        children.push(messageComponent(messages[j], j, total - 1, lastAssistant));
+        children.push(drawMessage(messages[j], j, total - 1, lastAssistant));
       }
       var error = conversation && conversation.error;
       var streamingHere = !!(run && conversation && run.conversationId === conversation.id);

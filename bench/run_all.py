@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -208,7 +209,7 @@ def bench_concurrency(table: Table, quick: bool, configs: list[tuple[str, int, i
     upstream, upstream_url = start_upstream(SLOW_FIRST_TOKEN, SLOW_CHUNK, name="upstream-conc")
     summary: dict = {}
     try:
-        base = median(direct_sdk_ttft(upstream_url, 3))
+        base = median(direct_sdk_ttft(upstream_url, 6))
         for index, (worker_class, workers, threads) in enumerate(configs):
             label = f"{worker_class} ×{workers}" + (f" ({threads} threads)" if worker_class == "gthread" else "")
             app, app_url = start_gunicorn(upstream_url, worker_class, workers, threads,
@@ -587,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy profile of a worker in the CPU section")
     parser.add_argument("--write-readme", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args(argv)
+    # SIGTERM → SystemExit, so every started server is stopped by its finally block.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sections = set(args.only.split(","))
     print(f"open files limit: {raise_nofile()}")
     note = machine_note()

@@ -133,12 +133,22 @@ def needs_login() -> bool:
 
 
 def _same_origin(value: str) -> bool:
-    """True when an Origin/Referer URL has this request's scheme, host and port."""
+    """True when an Origin URL names this request's host (and port).
+
+    The scheme is not compared: behind a TLS-terminating proxy that is not trusted
+    (``TRUSTED_PROXIES=0``, e.g. Render) the app sees http while the browser says
+    https; another site cannot choose our host name, so the host is what matters.
+    """
     try:
         parts = urlsplit(value)
     except ValueError:
         return False
-    return parts.scheme == request.scheme and parts.netloc.lower() == request.host.lower()
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    host = request.host.lower()
+    netloc = parts.netloc.lower()
+    default_port = {"http": ":80", "https": ":443"}[parts.scheme]
+    return netloc == host or netloc + default_port == host or netloc == host.removesuffix(default_port)
 
 
 def cross_site_refusal() -> Response | None:

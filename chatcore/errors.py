@@ -10,6 +10,7 @@ redacting anything shaped like an API key.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass
 
@@ -107,7 +108,7 @@ def map_exception(exc: BaseException, locale: str | None = None, *secrets: str |
             return ChatError.make(404, "not_found", loc)
         if status == 429:
             after = _retry_after(exc.response)
-            hint = AFTER_SECONDS[loc].format(seconds=int(after)) if after else ""
+            hint = AFTER_SECONDS[loc].format(seconds=math.ceil(after)) if after else ""
             return ChatError.make(429, "rate_limited", loc, retry_after=after, after=hint)
         if 400 <= status < 500:
             return ChatError.make(status, "bad_request", loc, status=status, detail=_upstream_detail(exc, *secrets))

@@ -28,7 +28,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "rate_limited": {
         "en-US": "The model provider is rate limiting requests (429). Try again{after}.",
-        "zh-CN": "模型服务限流（429），请稍后{after}重试。",
+        "zh-CN": "模型服务限流（429），请稍后重试{after}。",
     },
     "bad_request": {
         "en-US": "The model provider rejected the request ({status}): {detail}",
@@ -81,7 +81,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-AFTER_SECONDS = {"en-US": " in {seconds} s", "zh-CN": "（{seconds} 秒后）"}
+AFTER_SECONDS = {"en-US": " in {seconds} s", "zh-CN": "（约 {seconds} 秒后）"}
 
 
 def normalize_locale(value: str | None) -> str:

@@ -57,9 +57,9 @@ def render(locale: str = "en-US", error: str | None = None, retry_after: int | N
             className="login-page",
             style={"minHeight": "100vh"},
             children=fac.AntdCard(
+                title=texts["title"],
                 style={"width": 360, "maxWidth": "92vw"},
                 children=[
-                    fac.AntdTitle(texts["title"], level=3, style={"marginTop": 0}),
                     fac.AntdParagraph(texts["subtitle"], type="secondary"),
                     alert,
                     # native form: POST /login with field "code"
@@ -67,6 +67,7 @@ def render(locale: str = "en-US", error: str | None = None, retry_after: int | N
                         id=LOGIN_FORM,
                         action="/login",
                         method="post",
+                        style={"width": "100%", "display": "block"},
                         children=[
                             html.Label(texts["code"], htmlFor=LOGIN_CODE, className="login-label"),
                             dcc.Input(
@@ -79,8 +80,11 @@ def render(locale: str = "en-US", error: str | None = None, retry_after: int | N
                                 maxLength=500,
                                 autoFocus=True,
                                 className="login-input",
+                                style={"width": "100%"},
                             ),
-                            html.Button(texts["submit"], id=LOGIN_SUBMIT, type="submit", className="login-submit"),
+                            html.Button(
+                                texts["submit"], id=LOGIN_SUBMIT, type="submit", className="login-submit", style={"width": "100%"}
+                            ),
                         ],
                     ),
                 ],

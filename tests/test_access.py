@@ -186,3 +186,50 @@ def test_open_proxy_warning(upstream):
         assert "OPEN PROXY" in app.log()
     finally:
         app.stop()
+
+
+@pytest.mark.browser
+def test_login_flow_in_chromium(upstream, page):
+    """Login page → wrong code → right code → chat works → session gone → back to login."""
+    upstream.reset()
+    app = AppProcess(app_env(upstream, ACCESS_CODES=CODES, SECRET_KEY=SECRET))
+    try:
+        page.goto(app.url)
+        page.wait_for_selector("#login-code")
+        assert page.url.endswith("/login")
+        page.screenshot(path="test-artifacts/login.png")
+        page.fill("#login-code", "not-a-code")
+        page.click("#login-submit")
+        page.wait_for_selector("#login-error")
+        assert "not valid" in page.inner_text("#login-error")
+        page.fill("#login-code", "beta-code-2")
+        page.click("#login-submit")
+        page.wait_for_selector("#chat-input")
+        page.fill("#chat-input", "after login")
+        page.click("#chat-send-button")
+        page.locator(".chat-message-assistant", has_text="Echo: after login").wait_for(timeout=15000)
+        # the session ends (cookie gone): the next send is refused and the page goes to login
+        page.context.clear_cookies()
+        page.fill("#chat-input", "after logout")
+        page.click("#chat-send-button")
+        page.wait_for_url("**/login", timeout=15000)
+        page.wait_for_selector("#login-code")
+        assert page.errors == []
+        assert "alpha-code-1" not in app.log() and "beta-code-2" not in app.log()
+    finally:
+        app.stop()
+
+
+@pytest.mark.browser
+def test_login_page_speaks_chinese(upstream, browser):
+    app = AppProcess(app_env(upstream, ACCESS_CODES=CODES, SECRET_KEY=SECRET))
+    context = browser.new_context(locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    try:
+        page = context.new_page()
+        page.goto(app.url)
+        page.wait_for_selector("#login-code")
+        assert "访问码" in page.inner_text("body")
+        page.screenshot(path="test-artifacts/login-zh.png")
+    finally:
+        context.close()
+        app.stop()

@@ -193,6 +193,11 @@ def test_map_exception_rate_limit_retry_after(locale, hint):
     assert error.to_dict() == {"status": 429, "code": "rate_limited", "message": error.message, "retry_after": 7.0}
 
 
+def test_map_exception_rate_limit_fractional_retry_after_rounds_up():
+    error = map_exception(status_error(openai.RateLimitError, 429, {"Retry-After": "0.4"}), "en-US")
+    assert error.retry_after == 0.4 and "in 1 s" in error.message
+
+
 def test_map_exception_rate_limit_without_or_with_bad_retry_after():
     for headers in ({}, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}):
         error = map_exception(status_error(openai.RateLimitError, 429, headers), "en-US")

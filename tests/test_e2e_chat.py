@@ -204,6 +204,7 @@ def test_export_round_trips_byte_exact(page, app_server, fresh_upstream):
     assert re.fullmatch(r"chat-\d{8}-\d{6}\.md", download.suggested_filename)
     text = open(download.path(), encoding="utf-8", newline="").read()
     assert "- Model: test-model" in text
+    assert from_markdown(text) == stored_messages(page)
     assert from_markdown(text) == [
         {"role": "user", "content": question},
         {"role": "assistant", "content": answer},
@@ -281,3 +282,16 @@ def test_page_without_api_key_says_how_to_set_it(page, upstream):
         assert page.errors == []
     finally:
         app.stop()
+
+
+def test_long_fast_reply_arrives_complete_and_throttled(page, app_server, fresh_upstream):
+    """4,000 deltas as fast as the upstream can send them: none lost, merged or reordered."""
+    line = "第{i:04d}行 😀 `code` | cell |\n"
+    content = "```text\n" + "".join(line.format(i=i) for i in range(800)) + "```\n"
+    fresh_upstream.script(Reply(content=content, chunk_size=7, chunk_delay=0))
+    last = wait_reply_done(page, send(page, "long"), timeout=30000)
+    assert last["error"] is None and last["finish_reason"] == "stop"
+    assert last["deltas"] == len(range(0, len(content), 7))
+    assert last["flushes"] < last["deltas"] / 4, "Markdown updates are throttled"
+    assert stored_messages(page)[-1] == {"role": "assistant", "content": content}
+    assert page.errors == []

@@ -82,7 +82,7 @@ def test_no_http_response_of_a_full_session_contains_the_key(upstream, page):
     assert any(status >= 400 for _, status in seen)
     assert len(seen) >= 20
     print(f"\nsecrets: {len(seen)} HTTP responses checked, {len(unread)} without a readable body")
-    _assert_clean(app.log(), "the app log")
+    _assert_clean(app.log_path.read_text(errors="replace"), "the app log")
 
 
 def test_no_log_line_contains_the_key(upstream):
@@ -109,7 +109,7 @@ def test_no_log_line_contains_the_key(upstream):
         app.stop()
     for output in outputs:
         _assert_clean(output, "a response")
-    log = app.log()
+    log = app.log_path.read_text(errors="replace")
     assert "chat stream" in log and "error 401" in log  # the error paths were logged
     _assert_clean(log, "the app log")
 

@@ -67,7 +67,9 @@ def test_csp_hashes_cover_dash_inline_scripts(make_client):
         ({"Origin": "null"}, 403),
         ({"Sec-Fetch-Site": "cross-site"}, 403),
         ({"Sec-Fetch-Site": "same-site", "Origin": "http://sub.localhost"}, 403),
+        ({"Origin": "http://localhost.evil.example"}, 403),
         ({"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}, 200),
+        ({"Origin": "https://localhost"}, 200),  # TLS ended by a proxy the app does not trust
         ({}, 200),
     ],
 )

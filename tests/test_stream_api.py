@@ -290,3 +290,20 @@ def test_real_process_log_has_no_key(real_app, app_server, fresh_upstream):
     assert "chat stream" in log
     assert TEST_KEY not in log and "sk-user-secret-key-987654321" not in log
     assert TEST_KEY not in app_server.log()
+
+
+def test_key_never_in_page_layout_or_models(make_client, fresh_upstream):
+    client = make_client(system_prompt=SYSTEM_PROMPT)
+    for path in ("/", "/_dash-layout", "/_dash-dependencies", "/api/models", "/healthz"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert TEST_KEY not in response.get_data(as_text=True), path
+    models = client.get("/api/models").get_json()
+    assert models["default"] == "test-model" and "test-model" in models["models"]
+
+
+@pytest.mark.parametrize("accept,prefix", [("zh-CN,zh;q=0.9", "请求无效"), ("en-US", "Invalid request")])
+def test_json_errors_are_localized(make_client, fresh_upstream, accept, prefix):
+    response = make_client().post("/api/chat/stream", json={"messages": []}, headers={"Accept-Language": accept})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["message"].startswith(prefix)
