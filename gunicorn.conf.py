@@ -4,10 +4,20 @@ Why not the defaults: the sync worker serves one request at a time, so one strea
 reply would block every other user. A streamed reply is mostly waiting on the
 upstream, so the worker must hold many open streams cheaply.
 
-Measured with `python bench/run_all.py` (bench/README.md has the full table), one
-2-core machine, test upstream with a 1 s first-token delay and 0.5 s between deltas:
+Measured with `python bench/run_all.py` (bench/README.md has the table and machine
+note): 2 cores shared with the load generator, the test upstream and other jobs;
+1,000 streams opened at 50/s, each 1 s to the first token then 46 deltas 0.5 s apart:
 
-    MEASURED-NUMBERS-PLACEHOLDER
+    worker class (workers)   completed  errors  TTFT overhead p95  peak RSS  app CPU
+    gevent (1)               1000/1000  0        2.8 s            210 MiB    25 s
+    gevent (2)               1000/1000  0       11.4 s *          318 MiB    28 s
+    gthread (2 x 600 thr.)   1000/1000  0       76   s *          360 MiB   134 s
+    CPU per relayed delta:   gevent 232 µs, gthread 242-369 µs
+    (* that run overlapped other jobs: load average 80 on 2 cores)
+
+gevent holds the streams with a fifth of gthread's CPU (hundreds of threads fight
+over the GIL) and less memory, so it is the default. The TTFT tail at 1,000 streams
+is the one worker's CPU while 50 new streams a second arrive (see bench/README.md).
 
 Every choice can be overridden from the environment:
 

@@ -41,7 +41,7 @@ def render(max_chars: int, locale: str = "en-US"):
                             t("stop", locale),
                             id=ids.STOP_BUTTON,
                             danger=True,
-                            icon=fac.AntdIcon(icon="antd-pause-circle"),
+                            icon=fac.AntdIcon(icon="antd-pause"),
                             style={"display": "none"},
                         ),
                     ],

@@ -62,6 +62,16 @@ def test_load_settings_names_the_bad_variable(monkeypatch, name, value):
         assert value not in message
 
 
+def test_short_secret_key_with_access_codes_is_named_not_echoed(monkeypatch):
+    monkeypatch.setenv("ACCESS_CODES", "letmein-code-1")
+    monkeypatch.setenv("SECRET_KEY", "shortsecret")
+    with pytest.raises(SettingsError) as info:
+        load_settings(_env_file=None)
+    message = str(info.value)
+    assert "SECRET_KEY" in message
+    assert "shortsecret" not in message and "letmein-code-1" not in message
+
+
 def test_settings_defaults_and_secret_repr(monkeypatch):
     for name in list(os.environ):
         if name.startswith("OPENAI_"):

@@ -285,9 +285,10 @@ def test_page_without_api_key_says_how_to_set_it(page, upstream):
 
 
 def test_long_fast_reply_arrives_complete_and_throttled(page, app_server, fresh_upstream):
-    """4,000 deltas as fast as the upstream can send them: none lost, merged or reordered."""
+    """~750 deltas as fast as the upstream can send them: none lost, merged or reordered."""
+    open_chat(page, app_server.url)
     line = "第{i:04d}行 😀 `code` | cell |\n"
-    content = "```text\n" + "".join(line.format(i=i) for i in range(800)) + "```\n"
+    content = "```text\n" + "".join(line.format(i=i) for i in range(200)) + "```\n"
     fresh_upstream.script(Reply(content=content, chunk_size=7, chunk_delay=0))
     last = wait_reply_done(page, send(page, "long"), timeout=30000)
     assert last["error"] is None and last["finish_reason"] == "stop"

@@ -257,28 +257,42 @@ def test_real_process_no_api_key(upstream):
         app.stop()
 
 
-def test_real_process_stop_closes_upstream_within_1s(real_app, fresh_upstream):
-    """Close the client connection mid-stream: the upstream sees the close in < 1 s."""
-    fresh_upstream.script(Reply(content="y" * 100, chunk_size=1, chunk_delay=0.1))
-    sock = socket.create_connection(("127.0.0.1", urlsplit(real_app.url).port), timeout=10)
+def close_mid_stream(port: int, upstream, wait_for: bytes) -> float:
+    """POST a chat request on a raw socket, read until ``wait_for``, close the socket.
+
+    Returns the seconds from that close until the upstream recorded its response closed.
+    """
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     payload = json.dumps(body("long please")).encode()
     sock.sendall(
         b"POST /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload
     )
     received = b""
-    while b"event: delta" not in received:
+    while wait_for not in received:
         chunk = sock.recv(65536)
-        assert chunk, "stream ended before the first delta"
+        assert chunk, "stream ended early"
         received += chunk
-    assert fresh_upstream.open_streams == 1
+    assert upstream.wait_for(lambda s: s.open_streams == 1, 2)
     closed_at = time.monotonic()
     sock.close()
-    events = fresh_upstream.wait_closed(1, timeout=5)
+    events = upstream.wait_closed(1, timeout=8)
     assert len(events) == 1
     assert events[0]["reason"] == "client_disconnected"
-    assert events[0]["t_closed"] - closed_at < 1.0
-    assert events[0]["chunks_sent"] < 100
+    return events[0]["t_closed"] - closed_at
+
+
+def test_real_process_stop_closes_upstream_within_1s(real_app, fresh_upstream):
+    """Close the client connection mid-stream: the upstream sees the close in < 1 s."""
+    fresh_upstream.script(Reply(content="y" * 100, chunk_size=1, chunk_delay=0.1))
+    assert close_mid_stream(real_app.port, fresh_upstream, b"event: delta") < 1.0
+    assert fresh_upstream.closed_events[0]["chunks_sent"] < 100
+
+
+def test_real_process_stop_before_first_token(app_server, fresh_upstream):
+    """Close the client while the upstream is silent (no token yet, REQUEST_TIMEOUT 5 s)."""
+    fresh_upstream.script(Reply(fault="hang_before_first_token"))
+    assert close_mid_stream(app_server.port, fresh_upstream, b"event: meta") < 1.0
 
 
 def test_real_process_log_has_no_key(real_app, app_server, fresh_upstream):
