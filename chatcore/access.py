@@ -27,6 +27,7 @@ import hmac
 import ipaddress
 import logging
 import secrets
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -272,7 +273,7 @@ def _logout_view():
 
 def _login_locked(limit) -> Response:
     """flask-limiter ``on_breach`` for logins: back to the form with a lockout message."""
-    wait = max(1, int(limit.reset_at - __import__("time").time() + 0.999))
+    wait = max(1, int(limit.reset_at - time.time() + 0.999))
     log.warning("login locked for %s (%d s)", client_address(), wait)
     session["login_error"] = "locked"
     session["login_retry"] = wait

@@ -89,6 +89,14 @@ def open_settings(page: Page, scope: str = "conversation") -> None:
     page.wait_for_timeout(150)
 
 
+def save_settings(page: Page) -> None:
+    """Click Save and wait until the drawer has closed (its focus trap would otherwise
+    keep the composer's Enter)."""
+    page.click("#chat-settings-save")
+    expect(page.locator(".ant-drawer-open")).to_have_count(0)
+    page.wait_for_timeout(100)
+
+
 def fill_number(page: Page, component_id: str, value: str) -> None:
     """Type into an AntdInputNumber (the id sits on the <input>)."""
     field = page.locator(f"#{component_id}")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from chatcore.messages import CONTINUE_INSTRUCTION
 from tests.conftest import AppProcess, app_env
-from tests.e2e_chat import active, assistant_texts, open_chat, open_settings, send, user_texts, wait_idle, wait_runs
+from tests.e2e_chat import save_settings, active, assistant_texts, open_chat, open_settings, send, user_texts, wait_idle, wait_runs
 from tests.upstream import Reply
 
 pytestmark = pytest.mark.timeout(120)
@@ -150,7 +150,7 @@ def test_context_trimming_is_reported(page, actions_app, fresh_upstream):
     open_settings(page)
     page.locator("#chat-setting-model").click()
     page.locator(".ant-select-item-option", has_text="tiny-model").click()
-    page.click("#chat-settings-save")
+    save_settings(page)
     expect(page.locator("#header-model-tag")).to_have_text("tiny-model")
     send(page, "A" * 600)
     expect(page.locator(".chat-message-trimmed")).to_have_count(0)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import TEST_KEY, AppProcess, app_env
-from tests.e2e_chat import fill_number, open_chat, open_settings, send
+from tests.e2e_chat import save_settings, fill_number, open_chat, open_settings, send
 from tests.upstream import UpstreamServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -59,8 +59,7 @@ def test_ranges_are_validated_while_typing(page, settings_app, fresh_upstream):
     expect(page.locator(".ant-form-item-explain-error")).to_have_count(0)
     expect(page.locator("#chat-settings-save")).to_be_enabled()
     page.fill("#chat-setting-system-prompt", "Be brief.")
-    page.click("#chat-settings-save")
-    expect(page.locator(".ant-drawer-open")).to_have_count(0)
+    save_settings(page)
     send(page, "hello")
     body = chat_bodies(fresh_upstream)[-1]
     assert body["temperature"] == 0.5 and body["top_p"] == 0.9 and body["max_tokens"] == 50
@@ -75,7 +74,7 @@ def test_defaults_and_per_conversation_values(page, settings_app, fresh_upstream
     open_settings(page, "global")
     fill_number(page, "chat-setting-temperature", "1.2")
     fill_number(page, "chat-setting-history", "1")
-    page.click("#chat-settings-save")
+    save_settings(page)
     send(page, "first")
     send(page, "second")
     body = chat_bodies(fresh_upstream)[-1]
@@ -84,7 +83,7 @@ def test_defaults_and_per_conversation_values(page, settings_app, fresh_upstream
     # this conversation only
     open_settings(page)
     fill_number(page, "chat-setting-temperature", "0.3")
-    page.click("#chat-settings-save")
+    save_settings(page)
     send(page, "third")
     assert chat_bodies(fresh_upstream)[-1]["temperature"] == 0.3
     # a new conversation uses the defaults again
@@ -106,7 +105,7 @@ def test_model_select_lists_upstream_models(page, settings_app, fresh_upstream):
     options = page.locator(".ant-select-item-option")
     expect(options.filter(has_text="test-model-2")).to_have_count(1)  # only the upstream lists it
     options.filter(has_text="test-model-2").click()
-    page.click("#chat-settings-save")
+    save_settings(page)
     expect(page.locator("#header-model-tag")).to_have_text("test-model-2")
     send(page, "which model?")
     assert chat_bodies(fresh_upstream)[-1]["model"] == "test-model-2"
@@ -120,7 +119,7 @@ def test_own_api_key_stays_in_the_browser(page, settings_app, fresh_upstream):
     open_chat(page, settings_app.url)
     open_settings(page, "global")
     page.fill("#chat-setting-api-key", USER_KEY)
-    page.click("#chat-settings-save")
+    save_settings(page)
     send(page, "with my key")
     request = [r for r in fresh_upstream.requests if r["path"].endswith("/chat/completions")][-1]
     assert request["headers"]["Authorization"] == f"Bearer {USER_KEY}"
@@ -144,7 +143,7 @@ def test_user_base_url_gets_only_the_users_key(page, settings_app, fresh_upstrea
             "Must start with http:// or https://."
         )
         page.fill("#chat-setting-base-url", other.url)
-        page.click("#chat-settings-save")
+        save_settings(page)
         # no own key yet: the server refuses to use its key for a user URL
         page.fill("#chat-input", "via my url")
         page.press("#chat-input", "Enter")
@@ -152,7 +151,7 @@ def test_user_base_url_gets_only_the_users_key(page, settings_app, fresh_upstrea
         assert other.requests == []
         open_settings(page, "global")
         page.fill("#chat-setting-api-key", USER_KEY)
-        page.click("#chat-settings-save")
+        save_settings(page)
         page.click("#chat-retry-button")
         expect(page.locator(".chat-message-assistant .markdown-body")).to_have_text(["Echo: via my url"])
         assert [r["headers"]["Authorization"] for r in other.requests] == [f"Bearer {USER_KEY}"]
