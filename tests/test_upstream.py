@@ -9,6 +9,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -259,8 +260,14 @@ def test_200_concurrent_streams():
             async with httpx2.AsyncClient(limits=limits, timeout=20) as h:
                 return await asyncio.gather(*(one(h, i) for i in range(n)))
 
+        # Run the client loop in its own thread: a session-wide Playwright browser
+        # (sync API) may already own a running loop in this thread.
+        box: dict = {}
+        worker = threading.Thread(target=lambda: box.update(results=asyncio.run(run())))
         t0 = time.monotonic()
-        results = asyncio.run(run())
+        worker.start()
+        worker.join(60)
+        results = box.get("results")
         elapsed = time.monotonic() - t0
         assert results == [f"Echo: stream {i:03d} ok" for i in range(n)]
         assert s.max_open_streams >= n * 3 // 4  # they really were concurrent
