@@ -5,8 +5,12 @@ open in Chromium. Prints numbers; asserts nothing.
 
 Measures, for a history of 20 conversations × 200 messages × 5,000 characters plus
 one 1,000-message conversation (Markdown with code blocks and tables):
-  * write_ms      — from set_props until IndexedDB holds the history;
-  * open_ms       — page reload until the newest message of the 1,000-message
+  * open_empty_ms — page reload with an empty history until the page has drawn
+                    (the floor: page load and Dash start-up);
+  * open_1000_ms  — page reload until the newest message is on screen, for a history
+                    holding only the 1,000-message conversation;
+  * write_ms      — from set_props until IndexedDB holds the (20 MB) history;
+  * open_ms       — page reload (20 MB history) until the newest message of the 1,000-message
                     conversation is on screen (navigation, IndexedDB read, render);
   * switch_ms     — click on the 1,000-message conversation in the sidebar (from
                     another one) until its newest message is drawn;
@@ -27,7 +31,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, AppProcess, app_env  # noqa: E402
 from tests.e2e_chat import open_chat, set_history  # noqa: E402
-from tests.test_e2e_conversations import BIG_HISTORY_JS  # noqa: E402
+from tests.test_e2e_conversations import BIG_HISTORY_JS, LONG_ONLY_JS  # noqa: E402
 from tests.upstream import UpstreamServer  # noqa: E402
 
 IDB_COUNT_JS = """async () => {
@@ -37,7 +41,8 @@ IDB_COUNT_JS = """async () => {
     const req = tx.objectStore(db.objectStoreNames[0]).get('chat-history-store');
     const value = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
     db.close();
-    return value && value.conversations ? value.conversations.length : 0;
+    const data = typeof value === 'string' ? JSON.parse(value) : value;  // localforage keeps JSON text
+    return data && data.conversations ? data.conversations.length : 0;
 }"""
 
 
@@ -48,11 +53,26 @@ def main() -> None:
     args = parser.parse_args()
     upstream = UpstreamServer().start()
     app = AppProcess(app_env(upstream))
-    results: dict[str, list[float]] = {"write_ms": [], "open_ms": [], "switch_ms": [], "earlier_ms": []}
+    results: dict[str, list[float]] = {"open_empty_ms": [], "open_1000_ms": [], "write_ms": [], "open_ms": [], "switch_ms": [], "earlier_ms": []}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             for _ in range(args.runs):
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                page = context.new_page()
+                open_chat(page, app.url)
+                t0 = time.perf_counter()
+                page.reload()
+                page.wait_for_function("() => window.chatDebug && window.chatDebug.lastRender !== null")
+                results["open_empty_ms"].append((time.perf_counter() - t0) * 1000)
+                set_history(page, LONG_ONLY_JS)
+                page.wait_for_function(f"async () => ({IDB_COUNT_JS})() .then(n => n === 1)", timeout=120000, polling=100)
+                t0 = time.perf_counter()
+                page.reload()
+                page.wait_for_selector(".chat-message-user >> text=Question 998", timeout=120000)
+                results["open_1000_ms"].append((time.perf_counter() - t0) * 1000)
+                context.close()
+
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
                 page = context.new_page()
                 open_chat(page, app.url)

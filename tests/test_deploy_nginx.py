@@ -250,3 +250,25 @@ def test_https_site_chat_in_browser(fresh_upstream, nginx_https, browser):
         page.screenshot(path=str(ROOT / "test-artifacts" / "nginx-https-chat.png"))
         context.close()
     assert not errors
+
+
+def test_stop_through_nginx_closes_upstream_even_while_silent(fresh_upstream, nginx_http):
+    """Closing the browser side of nginx before the first token closes the provider request too."""
+    import socket
+
+    fresh_upstream.script(Reply(content="late", first_token_delay=20))
+    port = int(nginx_http.rsplit(":", 1)[1])
+    body = b'{"messages": [{"role": "user", "content": "think long"}]}'
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /api/chat/stream HTTP/1.1\r\nHost: " + DOMAIN.encode() + b"\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        seen = b""
+        while b"event: meta" not in seen:
+            data = sock.recv(4096)
+            assert data, seen
+            seen += data
+        assert fresh_upstream.wait_for(lambda s: s.open_streams >= 1, timeout=5)
+    closed_at = time.monotonic()
+    closed = fresh_upstream.wait_closed(1, timeout=5)
+    assert closed and closed[0]["reason"] == "client_disconnected"
+    assert closed[0]["t_closed"] - closed_at < 3  # not the upstream's 20 s

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from chatcore.messages import CONTINUE_INSTRUCTION
 from tests.conftest import AppProcess, app_env
-from tests.e2e_chat import save_settings, active, assistant_texts, open_chat, open_settings, send, user_texts, wait_idle, wait_runs
+from tests.e2e_chat import active, assistant_texts, open_chat, open_settings, save_settings, send, user_texts, wait_idle, wait_runs
 from tests.upstream import Reply
 
 pytestmark = pytest.mark.timeout(120)
@@ -104,8 +104,8 @@ def test_stop_keeps_partial_reply(page, actions_app, fresh_upstream):
     assert message["stopped"] is True
     assert "Echo: !fault slow 150 a long enough message".startswith(message["content"][:20])
     assert 0 < len(message["content"]) < len("Echo: !fault slow 150 a long enough message to stream for a while")
-    fresh_upstream.wait_closed(timeout=5) if hasattr(fresh_upstream, "wait_closed") else None
-    assert fresh_upstream.closed_events[-1]["reason"] == "client_disconnected"
+    closed = fresh_upstream.wait_closed(count=1, timeout=5)
+    assert closed[-1]["reason"] == "client_disconnected"  # Stop closed the upstream request too
 
 
 def test_continue_appends_to_a_reply_cut_by_length(page, actions_app, fresh_upstream):

@@ -49,16 +49,23 @@ def wait_reply_done(page, before: int, timeout: float = 15000) -> dict:
 
 
 def wait_streaming_text(page, before: int) -> str:
-    """Wait until the streaming reply shows some text while the run is still open."""
+    """Wait until the streaming reply shows some text while the run is still open.
+
+    Fails with the finished run's details if the reply ended before any partial text
+    was seen (e.g. it errored).
+    """
     handle = page.wait_for_function(
         f"""() => {{
             const el = document.getElementById('chat-stream-markdown');
             const text = el ? el.innerText.trim() : '';
-            return window.chatDebug.runs === {before} && text.length > 0 ? text : null;
+            if (window.chatDebug.runs !== {before}) return {{ended: window.chatDebug.lastRun}};
+            return text.length > 0 ? {{text}} : null;
         }}""",
-        timeout=10000,
+        timeout=15000,
     )
-    return handle.json_value()
+    result = handle.json_value()
+    assert "text" in result, f"the reply ended before any partial text was shown: {result['ended']}"
+    return result["text"]
 
 
 def stored_messages(page) -> list[dict]:
@@ -77,7 +84,7 @@ def assistant_texts(page) -> list[str]:
     return page.locator(ASSISTANT_SEL).all_inner_texts()
 
 
-def slow(content: str, delay: float = 0.1, size: int = 4) -> Reply:
+def slow(content: str, delay: float = 0.15, size: int = 3) -> Reply:
     """A reply streamed in deltas of ``size`` characters, ``delay`` seconds apart."""
     return Reply(content=content, chunk_delay=delay, chunk_size=size)
 

@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import AppProcess, app_env
 from tests.e2e_chat import (
-    active,
     assistant_texts,
     history,
     open_chat,
@@ -18,7 +15,6 @@ from tests.e2e_chat import (
     set_history,
     sidebar_titles,
     user_texts,
-    wait_idle,
 )
 
 pytestmark = pytest.mark.timeout(180)

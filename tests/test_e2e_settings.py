@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import TEST_KEY, AppProcess, app_env
-from tests.e2e_chat import save_settings, fill_number, open_chat, open_settings, send
+from tests.e2e_chat import fill_number, open_chat, open_settings, save_settings, send
 from tests.upstream import UpstreamServer
 
 pytestmark = pytest.mark.timeout(120)

@@ -114,3 +114,20 @@ def test_export_callback_renders_the_requested_conversation(fresh_upstream):
     assert "- Model: test-model-2" in content
     # no system prompt in the request: the server's is recorded
     assert from_markdown(content) == [{"role": "system", "content": "SYS"}] + TRICKY_MESSAGES
+
+
+# Property: any contents (markers, fences, CJK, emoji, control characters) round-trip.
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_pieces = st.sampled_from(["\n", "```", "````", "<!-- chat:end -->", "<!-- chat:end:1 -->", "<!-- chat:begin role=user -->",
+                           "## User", "# ", "中文", "😀", " ", "\t", "\r", "|"])
+_content = st.lists(st.one_of(st.text(max_size=8), _pieces), max_size=12).map("".join)
+_message = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": _content})
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages=st.lists(_message, min_size=1, max_size=5), system_prompt=_content, title=st.text(max_size=20))
+def test_round_trip_property(messages, system_prompt, title):
+    text = to_markdown(messages, model="m", title=title, system_prompt=system_prompt)
+    expected = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + messages
+    assert from_markdown(text) == expected
