@@ -5,19 +5,21 @@ reply would block every other user. A streamed reply is mostly waiting on the
 upstream, so the worker must hold many open streams cheaply.
 
 Measured with `python bench/run_all.py` (bench/README.md has the table and machine
-note): 2 cores shared with the load generator, the test upstream and other jobs;
-1,000 streams opened at 50/s, each 1 s to the first token then 46 deltas 0.5 s apart:
+note; 2 cores shared with the load generator, the test upstream and other jobs):
+1,000 streams opened at 50/s, each 1 s to the first token then 46 deltas 0.5 s apart.
 
-    worker class (workers)   completed  errors  TTFT overhead p95  peak RSS  app CPU
-    gevent (1)               1000/1000  0        2.8 s            210 MiB    25 s
-    gevent (2)               1000/1000  0       11.4 s *          318 MiB    28 s
-    gthread (2 x 600 thr.)   1000/1000  0       76   s *          360 MiB   134 s
-    CPU per relayed delta:   gevent 232 µs, gthread 242-369 µs
-    (* that run overlapped other jobs: load average 80 on 2 cores)
+    worker class (workers)   completed  errors  TTFT overhead median / p95  RSS      app CPU
+    gevent (1)               1000/1000  0       18.8 s / 24.7 s  (a)        199 MiB   22 s
+    gevent (2)               1000/1000  0        0.8 s /  5.9 s             326 MiB   25 s
+    gthread (2 x 600 thr.)   1000/1000  0       0.01 s / 84.6 s             364 MiB  154 s
+    CPU per relayed delta:   gevent 221 µs, gthread 284 µs
 
-gevent holds the streams with a fifth of gthread's CPU (hundreds of threads fight
-over the GIL) and less memory, so it is the default. The TTFT tail at 1,000 streams
-is the one worker's CPU while 50 new streams a second arrive (see bench/README.md).
+(a) the same gevent (1) load gave 0.1 s / 2.8 s in an earlier full run and 0.5 s /
+4.8 s in a separate run: on this shared machine the tail varies with other jobs.
+What does not vary: gevent holds every stream with a sixth of gthread's CPU (with
+hundreds of threads fighting over the GIL, gthread's tail is the worst) and less
+memory, so gevent is the default. One worker by default keeps the in-memory rate
+limits exact; WEB_CONCURRENCY=<cores> with a shared Redis spreads the CPU.
 
 Every choice can be overridden from the environment:
 
@@ -47,9 +49,9 @@ bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8050)}"
 # standard library before it imports chat_app, so the openai client (httpx2 over
 # patched sockets) yields while waiting on the upstream.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent").strip() or "gevent"
-# One worker by default: it holds 1,000+ open streams (measured above), and the
-# in-memory rate-limit store is then exact. More workers use more cores; they need a
-# shared RATELIMIT_STORAGE_URI (Redis) so that limits count across processes.
+# One worker by default: it holds 1,000 open streams with 0 errors (measured above),
+# and the in-memory rate-limit store is then exact. More workers use more cores; they
+# need a shared RATELIMIT_STORAGE_URI (Redis) so that limits count across processes.
 workers = _int("WEB_CONCURRENCY", 1)
 threads = _int("GUNICORN_THREADS", 100)
 worker_connections = _int("GUNICORN_CONNECTIONS", 2000)
