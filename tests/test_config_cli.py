@@ -26,7 +26,7 @@ from tests.conftest import ROOT, TEST_KEY, AppProcess, app_env
 SECRET_LIKE = "sk-very-secret-value-0123456789"
 
 
-def run_app(args: list[str], env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess:
+def run_app(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``python chat_app.py ARGS`` to completion (for start-up failures and --help)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HTTP_PROXY", "HTTPS_PROXY"))}
     full_env.update(env)
