@@ -105,6 +105,14 @@ def fresh_upstream(upstream):
     return upstream
 
 
+NO_LIMITS = {
+    "CHAT_RATE_LIMIT_SESSION": "",
+    "CHAT_RATE_LIMIT_ADDRESS": "",
+    "MAX_STREAMS_PER_SESSION": "0",
+    "MAX_STREAMS_PER_ADDRESS": "0",
+}
+
+
 def app_env(upstream: UpstreamServer, **extra: str) -> dict[str, str]:
     """Environment for an app pointed at ``upstream`` with the test server key."""
     env = {
@@ -121,7 +129,9 @@ def app_env(upstream: UpstreamServer, **extra: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def app_server(upstream):
     """`python chat_app.py` against the session upstream, for browser tests."""
-    app = AppProcess(app_env(upstream))
+    # Many browser tests share this process: chat rate limits would turn their
+    # requests into 429s, so they are off here (tests/test_limits*.py cover them).
+    app = AppProcess(app_env(upstream, **NO_LIMITS))
     yield app
     app.stop()
 

@@ -15,17 +15,11 @@ import httpx2
 import pytest
 
 from chatcore.sse import parse_events
-from tests.conftest import ROOT, TEST_KEY, AppProcess, app_env, free_port
+from tests.conftest import NO_LIMITS, ROOT, TEST_KEY, AppProcess, app_env, free_port
 from tests.upstream import Reply
 
 pytestmark = pytest.mark.slow
 
-# The app's own per-address limits would (rightly) refuse 40 streams from one
-# address; the load tests measure the server, so they are switched off here.
-NO_LIMITS = {
-    "CHAT_RATE_LIMIT_SESSION": "", "CHAT_RATE_LIMIT_ADDRESS": "",
-    "MAX_STREAMS_PER_SESSION": "0", "MAX_STREAMS_PER_ADDRESS": "0",
-}
 
 
 def print_config(**env: str) -> dict[str, str]:

@@ -17,22 +17,23 @@ import time
 import pytest
 
 from chatcore.sse import parse_events
-from tests.conftest import TEST_KEY, AppProcess, app_env
+from tests.conftest import NO_LIMITS, TEST_KEY, AppProcess, app_env, free_port
 from tests.upstream import Reply
 
 pytestmark = pytest.mark.slow
 
 # the per-session/address limits are not what these tests measure
-NO_LIMITS = {"CHAT_RATE_LIMIT_SESSION": "", "CHAT_RATE_LIMIT_ADDRESS": "", "MAX_STREAMS_PER_SESSION": "0", "MAX_STREAMS_PER_ADDRESS": "0"}
 
 
 @pytest.fixture(scope="module", params=["default", "gthread"])
 def gunicorn_app(request, upstream):
     """gunicorn with gunicorn.conf.py (its default worker class, then gthread)."""
-    env = app_env(upstream, **NO_LIMITS)
+    port = free_port()
+    # loopback only: the tests must not listen on every interface
+    env = app_env(upstream, GUNICORN_BIND=f"127.0.0.1:{port}", **NO_LIMITS)
     if request.param != "default":
         env["GUNICORN_WORKER_CLASS"] = request.param
-    app = AppProcess(env, command=[sys.executable, "-m", "gunicorn", "chat_app:server"])
+    app = AppProcess(env, command=[sys.executable, "-m", "gunicorn", "chat_app:server"], port=port)
     yield app
     log = app.log()
     app.stop()

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from chatcore.sse import parse_events
-from tests.conftest import TEST_KEY, AppProcess, app_env
+from tests.conftest import NO_LIMITS, TEST_KEY, AppProcess, app_env
 from tests.upstream import Reply
 
 SYSTEM_PROMPT = "You are a terse assistant. 简洁回答。"
@@ -32,7 +32,6 @@ FAULTS = [
     (Reply(content="abcdefghijkl", fault="no_finish_reason"), 502, "stream_interrupted"),
 ]
 # per-session/address chat rate limits off: these tests send many requests quickly
-NO_LIMITS = {"CHAT_RATE_LIMIT_SESSION": "", "CHAT_RATE_LIMIT_ADDRESS": "", "MAX_STREAMS_PER_SESSION": "0", "MAX_STREAMS_PER_ADDRESS": "0"}
 FAULT_IDS = ["401", "429", "500", "503", "timeout", "cut", "nofinish"]
 
 
