@@ -336,18 +336,21 @@
       stopped: false, discard: false, model: null, trimmed: 0, leftOut: request.leftOut
     };
     state.run = run;
-    setStreaming(true);
-    if (run.prefix) { setProps(IDS.streamMarkdown, { markdownStr: run.prefix }); }
-    scrollToBottom(true);
-    var element = document.getElementById(IDS.scroll);
-    if (element) { element.dataset.follow = 'true'; }
-    fetch((state.config && state.config.stream_url) || '/api/chat/stream', {
+    // Issue the request first: the re-renders below then overlap with the network
+    // round trip instead of delaying it (browser-observed TTFT).
+    var responsePromise = fetch((state.config && state.config.stream_url) || '/api/chat/stream', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Accept': 'text/event-stream' },
       body: JSON.stringify(request.payload),
       signal: run.controller.signal,
       credentials: 'same-origin'
-    }).then(function (response) {
+    });
+    setStreaming(true);
+    if (run.prefix) { setProps(IDS.streamMarkdown, { markdownStr: run.prefix }); }
+    scrollToBottom(true);
+    var element = document.getElementById(IDS.scroll);
+    if (element) { element.dataset.follow = 'true'; }
+    responsePromise.then(function (response) {
       if (!response.ok) {
         return response.json().then(function (body) {
           run.error = (body && body.error) || { status: response.status, code: 'http_' + response.status, message: 'HTTP ' + response.status };

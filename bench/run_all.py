@@ -34,11 +34,8 @@ from bench.common import (  # noqa: E402
     KEY, ROOT, Proc, Table, app_env, run_async, chat_body, free_port, machine_note, median, p95, raise_nofile,
     sse_request, start_gunicorn, start_upstream, tmpdir, wait_http,
 )
+from tests.conftest import NO_LIMITS  # noqa: E402
 
-NO_LIMITS = {
-    "CHAT_RATE_LIMIT_SESSION": "", "CHAT_RATE_LIMIT_ADDRESS": "",
-    "MAX_STREAMS_PER_SESSION": "0", "MAX_STREAMS_PER_ADDRESS": "0",
-}
 FIRST_TOKEN_DELAY = 0.100  # seconds, fixed by the test upstream for the TTFT runs
 CHUNK_DELAY = 0.020
 

@@ -133,6 +133,16 @@ def chat_stream() -> Response:
     messages = trimmed.messages
     if chat_request.continue_reply:
         messages = messages + [{"role": "user", "content": CONTINUE_INSTRUCTION}]
+    # Concurrent-stream limit (chatcore.limits), checked before any upstream work; the
+    # slot is given back when the WSGI server closes the response, even if the
+    # generator never started.
+    limits = get_limits()
+    slot = None
+    if limits is not None:
+        try:
+            slot = limits.acquire_stream(locale)
+        except ChatError as error:
+            return error_response(error)
     client = get_client(client_options(settings, base_url))
     # Stop while the upstream is silent: the server would notice only at the next
     # write, so a watcher closes the upstream as soon as the client socket closes.
@@ -179,17 +189,6 @@ def chat_stream() -> Response:
                 model, len(messages), trimmed.dropped, outcome, ttft_ms, (time.monotonic() - started) * 1000,
             )
 
-    # Concurrent-stream limit (chatcore.limits): the slot is given back when the WSGI
-    # server closes the response, which happens even if the generator never started.
-    limits = get_limits()
-    slot = None
-    if limits is not None:
-        try:
-            slot = limits.acquire_stream(locale)
-        except ChatError as error:
-            disconnect.watcher.unwatch(watch)
-            events.close()
-            return error_response(error)
     response = Response(generate(), mimetype="text/event-stream", headers=HEADERS)
     response.call_on_close(lambda: disconnect.watcher.unwatch(watch))  # even if never iterated
     if slot is not None:

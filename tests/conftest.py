@@ -53,6 +53,27 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
     raise TimeoutError(url)
 
 
+def disconnect_before_first_token(upstream: UpstreamServer, port: int) -> tuple[float, list[dict]]:
+    """Start a chat stream on the app at ``port``, wait for its ``meta`` event and the
+    upstream request, then drop the connection (a browser's Stop before any token).
+
+    Returns ``(time the client closed, the upstream's closed events)``; the caller has
+    scripted a reply with a long first-token delay.
+    """
+    body = b'{"messages": [{"role": "user", "content": "think long"}]}'
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/chat/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        seen = b""
+        while b"event: meta" not in seen:
+            seen += sock.recv(4096)
+        assert upstream.wait_for(lambda s: s.open_streams >= 1, timeout=5)
+    closed_at = time.monotonic()
+    return closed_at, upstream.wait_closed(1, timeout=5)
+
+
 class AppProcess:
     """`python chat_app.py` (or any command) in a subprocess on a free port."""
 

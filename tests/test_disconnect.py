@@ -8,6 +8,7 @@ import time
 import pytest
 
 from chatcore.disconnect import DisconnectWatcher
+from tests.conftest import disconnect_before_first_token
 from tests.upstream import Reply
 
 
@@ -83,15 +84,6 @@ def test_dev_server_stop_while_upstream_silent(app_server, fresh_upstream):
     """`python chat_app.py` (werkzeug): closing the client before the first token closes the upstream."""
     fresh_upstream.script(Reply(content="late", first_token_delay=20))
     port = int(app_server.url.rsplit(":", 1)[1])
-    body = b'{"messages": [{"role": "user", "content": "think long"}]}'
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"POST /api/chat/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-        seen = b""
-        while b"event: meta" not in seen:
-            seen += sock.recv(4096)
-        assert fresh_upstream.wait_for(lambda s: s.open_streams >= 1, timeout=5)
-    closed_at = time.monotonic()
-    closed = fresh_upstream.wait_closed(1, timeout=5)
+    closed_at, closed = disconnect_before_first_token(fresh_upstream, port)
     assert closed and closed[0]["reason"] == "client_disconnected"
     assert closed[0]["t_closed"] - closed_at < 3

@@ -15,7 +15,7 @@ import httpx2
 import pytest
 
 from chatcore.sse import parse_events
-from tests.conftest import NO_LIMITS, ROOT, TEST_KEY, AppProcess, app_env, free_port
+from tests.conftest import NO_LIMITS, ROOT, TEST_KEY, AppProcess, app_env, disconnect_before_first_token, free_port
 from tests.upstream import Reply
 
 pytestmark = pytest.mark.slow
@@ -127,20 +127,9 @@ def test_stop_while_upstream_silent_closes_upstream(gunicorn_app, fresh_upstream
     Without chatcore.disconnect the server would notice only at its next write, here
     after the upstream's 20 s first-token delay.
     """
-    import socket as socket_module
-
     fresh_upstream.script(Reply(content="late", first_token_delay=20))
     port = int(gunicorn_app.url.rsplit(":", 1)[1])
-    body = b'{"messages": [{"role": "user", "content": "think long"}]}'
-    with socket_module.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"POST /api/chat/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-        seen = b""
-        while b"event: meta" not in seen:
-            seen += sock.recv(4096)
-        assert fresh_upstream.wait_for(lambda s: s.open_streams >= 1, timeout=5)
-    closed_at = time.monotonic()
-    closed = fresh_upstream.wait_closed(1, timeout=5)
+    closed_at, closed = disconnect_before_first_token(fresh_upstream, port)
     assert closed and closed[0]["reason"] == "client_disconnected"
     assert closed[0]["t_closed"] - closed_at < 3  # not the 20 s of the first-token delay
     assert closed[0]["chunks_sent"] == 0
