@@ -5,21 +5,28 @@ reply would block every other user. A streamed reply is mostly waiting on the
 upstream, so the worker must hold many open streams cheaply.
 
 Measured with `python bench/run_all.py` (bench/README.md has the table and machine
-note; 2 cores shared with the load generator, the test upstream and other jobs):
-1,000 streams opened at 50/s, each 1 s to the first token then 46 deltas 0.5 s apart.
+note; 2 cores shared with the load generator and the test upstream): 1,000 streams
+opened at 50/s, each 1 s to the first token then 46 deltas 0.5 s apart.
 
+    quiet machine (load 2), 2026-11-21 15:31 UTC:
     worker class (workers)   completed  errors  TTFT overhead median / p95  RSS      app CPU
-    gevent (1)               1000/1000  0       18.8 s / 24.7 s  (a)        199 MiB   22 s
+    gevent (1)               1000/1000  0       7.3 ms / 229.5 ms           209 MiB   27.0 s
+    gevent (2)               1000/1000  0       4.0 ms /  29.3 ms           326 MiB   29.6 s
+    gthread (2 x 600 thr.)   1000/1000  0       3.5 ms /  29.6 ms           381 MiB   28.0 s
+    CPU per relayed delta:   gevent 290 µs, gthread 318 µs
+
+    busy machine (load 6-80, other test suites running), 15:12 UTC:
+    gevent (1)               1000/1000  0       18.8 s / 24.7 s             199 MiB   22 s
     gevent (2)               1000/1000  0        0.8 s /  5.9 s             326 MiB   25 s
     gthread (2 x 600 thr.)   1000/1000  0       0.01 s / 84.6 s             364 MiB  154 s
-    CPU per relayed delta:   gevent 221 µs, gthread 284 µs
 
-(a) the same gevent (1) load gave 0.1 s / 2.8 s in an earlier full run and 0.5 s /
-4.8 s in a separate run: on this shared machine the tail varies with other jobs.
-What does not vary: gevent holds every stream with a sixth of gthread's CPU (with
-hundreds of threads fighting over the GIL, gthread's tail is the worst) and less
-memory, so gevent is the default. One worker by default keeps the in-memory rate
-limits exact; WEB_CONCURRENCY=<cores> with a shared Redis spreads the CPU.
+gevent holds every stream with the least memory and degrades most gracefully under
+CPU contention (with hundreds of threads fighting over the GIL, gthread's tail is the
+worst), so gevent is the default. One worker by default keeps the in-memory rate
+limits exact (each process would otherwise count on its own) and suits small hosts
+(Render instances have one core or less); its p95 at 1,000 streams is 229 ms, over
+the 100 ms target. WEB_CONCURRENCY=2 on a 2-core host meets it (29 ms) and needs a
+shared RATELIMIT_STORAGE_URI (Redis) so that limits count across processes.
 
 Every choice can be overridden from the environment:
 
