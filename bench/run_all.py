@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import signal
 import subprocess
@@ -31,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    KEY, ROOT, Proc, Table, app_env, run_async, chat_body, free_port, machine_note, median, p95, raise_nofile,
+    KEY, ROOT, Proc, Table, run_async, chat_body, free_port, machine_note, median, p95, raise_nofile,
     sse_request, start_gunicorn, start_upstream, tmpdir, wait_http,
 )
 from tests.conftest import NO_LIMITS  # noqa: E402

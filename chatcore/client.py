@@ -7,7 +7,6 @@ no Flask or Dash import, so a test can call it directly against a local upstream
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Literal
 
@@ -149,8 +148,3 @@ def stream_chat(
 def list_models(client: openai.OpenAI, api_key: str) -> list[str]:
     """Model ids from ``GET /models`` (OpenAI "List models"), sorted; raises openai errors."""
     return sorted(model.id for model in client.with_options(api_key=api_key, max_retries=0).models.list())
-
-
-def monotonic_ms() -> float:
-    """``time.monotonic()`` in milliseconds."""
-    return time.monotonic() * 1000.0

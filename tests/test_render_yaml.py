@@ -8,7 +8,6 @@ fields, service fields, runtimes, plans, and the environment variable forms (`va
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 
 import pytest
 import yaml
