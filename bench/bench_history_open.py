@@ -30,20 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, AppProcess, app_env  # noqa: E402
-from tests.e2e_chat import open_chat, set_history  # noqa: E402
+from tests.e2e_chat import IDB_HOLDS_JS, open_chat, set_history  # noqa: E402
 from tests.test_e2e_conversations import BIG_HISTORY_JS, LONG_ONLY_JS  # noqa: E402
 from tests.upstream import UpstreamServer  # noqa: E402
-
-IDB_COUNT_JS = """async () => {
-    const open = indexedDB.open('localforage');
-    const db = await new Promise((ok, no) => { open.onsuccess = () => ok(open.result); open.onerror = no; });
-    const tx = db.transaction(db.objectStoreNames[0], 'readonly');
-    const req = tx.objectStore(db.objectStoreNames[0]).get('chat-history-store');
-    const value = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
-    db.close();
-    const data = typeof value === 'string' ? JSON.parse(value) : value;  // localforage keeps JSON text
-    return data && data.conversations ? data.conversations.length : 0;
-}"""
 
 
 def main() -> None:
@@ -66,7 +55,7 @@ def main() -> None:
                 page.wait_for_function("() => window.chatDebug && window.chatDebug.lastRender !== null")
                 results["open_empty_ms"].append((time.perf_counter() - t0) * 1000)
                 set_history(page, LONG_ONLY_JS)
-                page.wait_for_function(f"async () => ({IDB_COUNT_JS})() .then(n => n === 1)", timeout=120000, polling=100)
+                page.wait_for_function(IDB_HOLDS_JS, arg=1, timeout=120000, polling=100)
                 t0 = time.perf_counter()
                 page.reload()
                 page.wait_for_selector(".chat-message-user >> text=Question 998", timeout=120000)
@@ -78,7 +67,7 @@ def main() -> None:
                 open_chat(page, app.url)
                 t0 = time.perf_counter()
                 set_history(page, BIG_HISTORY_JS)
-                page.wait_for_function(f"async () => ({IDB_COUNT_JS})() .then(n => n === 21)", timeout=120000, polling=100)
+                page.wait_for_function(IDB_HOLDS_JS, arg=21, timeout=120000, polling=100)
                 results["write_ms"].append((time.perf_counter() - t0) * 1000)
 
                 t0 = time.perf_counter()

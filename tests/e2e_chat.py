@@ -107,3 +107,17 @@ def fill_number(page: Page, component_id: str, value: str) -> None:
 def backup_doc(conversations: list[dict]) -> str:
     """A backup file body in the page's format."""
     return json.dumps({"format": "dash-chat-backup", "version": 1, "exported_at": "2026-01-01T00:00:00Z", "conversations": conversations})
+
+
+# JS for page.wait_for_function: does the history in IndexedDB hold `count`
+# conversations? localforage (used by fuc.FefferyLocalLargeStorage) keeps JSON text.
+IDB_HOLDS_JS = """async (count) => {
+    const open = indexedDB.open('localforage');
+    const db = await new Promise((ok, no) => { open.onsuccess = () => ok(open.result); open.onerror = no; });
+    const tx = db.transaction(db.objectStoreNames[0], 'readonly');
+    const req = tx.objectStore(db.objectStoreNames[0]).get('chat-history-store');
+    const value = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
+    db.close();
+    const data = typeof value === 'string' ? JSON.parse(value) : value;
+    return !!data && Array.isArray(data.conversations) && data.conversations.length === count;
+}"""

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import AppProcess, app_env
 from tests.e2e_chat import (
+    IDB_HOLDS_JS,
     assistant_texts,
     history,
     open_chat,
@@ -128,19 +129,6 @@ BIG_HISTORY_JS = """
   return {version: 1, active_id: 'long', conversations};
 })()
 """
-
-
-IDB_HOLDS_JS = """async (count) => {
-    // localforage (used by fuc.FefferyLocalLargeStorage) keeps JSON text in IndexedDB
-    const open = indexedDB.open('localforage');
-    const db = await new Promise((ok, no) => { open.onsuccess = () => ok(open.result); open.onerror = no; });
-    const tx = db.transaction(db.objectStoreNames[0], 'readonly');
-    const req = tx.objectStore(db.objectStoreNames[0]).get('chat-history-store');
-    const value = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
-    db.close();
-    const data = typeof value === 'string' ? JSON.parse(value) : value;
-    return !!data && Array.isArray(data.conversations) && data.conversations.length === count;
-}"""
 
 
 def test_twenty_megabytes_of_history_survive_a_reload(browser, app_server):
