@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.conftest import AppProcess, app_env, free_port
+from tests.upstream import Reply
 
 pytestmark = [
     pytest.mark.slow,
@@ -59,6 +60,12 @@ def _gunicorn(upstream, storage_uri: str) -> AppProcess:
         CHAT_RATE_LIMIT_SESSION="",
         MAX_STREAMS_PER_ADDRESS="0",
         WEB_CONCURRENCY="2",
+        # One connection at a time per worker (gthread, 1 thread, 1 connection): while
+        # one worker streams a reply it does not accept, so both workers must serve.
+        # (With gevent one worker may accept every connection of a burst.)
+        GUNICORN_WORKER_CLASS="gthread",
+        GUNICORN_THREADS="1",
+        GUNICORN_CONNECTIONS="1",
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_GRACEFUL_TIMEOUT="1",
     )
@@ -66,8 +73,12 @@ def _gunicorn(upstream, storage_uri: str) -> AppProcess:
     return AppProcess(env, command=command, port=port)
 
 
-def _fire(url: str) -> list[int]:
-    """REQUESTS chat requests at once, each on its own connection; their statuses."""
+def _fire(url: str, upstream) -> list[int]:
+    """REQUESTS chat requests at once, each on its own connection; their statuses.
+
+    Every reply that gets through takes 0.3 s, so a worker serving one is busy.
+    """
+    upstream.script(*[Reply(content="counted", first_token_delay=0.3) for _ in range(REQUESTS)])
     body = json.dumps({"messages": [{"role": "user", "content": "count me"}]}).encode()
 
     def one(_):
@@ -81,7 +92,9 @@ def _fire(url: str) -> list[int]:
             return exc.code
 
     with ThreadPoolExecutor(REQUESTS) as pool:
-        return list(pool.map(one, range(REQUESTS)))
+        statuses = list(pool.map(one, range(REQUESTS)))
+    upstream.reset()  # the refused requests left scripted replies in the queue
+    return statuses
 
 
 def _pids_that_served(log: str) -> dict[str, list[str]]:
@@ -96,7 +109,7 @@ def test_rate_limit_is_shared_by_two_workers_through_redis(upstream, redis_url):
     upstream.reset()
     app = _gunicorn(upstream, url)
     try:
-        statuses = _fire(app.url)
+        statuses = _fire(app.url, upstream)
         time.sleep(0.5)
         served = _pids_that_served(app.log())
     finally:
@@ -114,7 +127,7 @@ def test_memory_storage_is_per_worker(upstream):
     upstream.reset()
     app = _gunicorn(upstream, "memory://")
     try:
-        statuses = _fire(app.url)
+        statuses = _fire(app.url, upstream)
         time.sleep(0.5)
         served = _pids_that_served(app.log())
     finally:
