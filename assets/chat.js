@@ -67,8 +67,6 @@
     sidebarMask: 'chat-sidebar-mask'
   };
   var BACKUP_FORMAT = 'dash-chat-backup';
-  var SAFE_LINK_FUNC = "(href) => { const h = String(href || '').trim(); " +
-    "return /^(https?:|mailto:|#)/i.test(h) ? h : '#'; }";
 
   var state = {
     data: null,      // mirror of the history store
@@ -464,12 +462,13 @@
     Object.keys(extra || {}).forEach(function (k) { props[k] = extra[k]; });
     return component('Button', 'dash_html_components', props);
   }
+  /** fmc props for a stored message: the server's MARKDOWN_PROPS (components/messages.py,
+   *  sent in the config store: no raw HTML, the link filter) plus theme and content.
+   *  Returns null without them, so the caller shows plain text (fail closed). */
   function markdownProps(markdown, withMermaid) {
-    var props = {
-      markdownStr: markdown, renderHtml: false, codeTheme: codeTheme(), showLineNumbers: false,
-      showCopyButton: true, wrapLongLines: true, linkTransformFunc: SAFE_LINK_FUNC,
-      forceTableContentTextAlignCenter: false
-    };
+    var base = state.config && state.config.markdown_props;
+    if (!base) { return null; }
+    var props = Object.assign({}, base, { markdownStr: markdown, codeTheme: codeTheme() });
     // mermaid in strict mode: no click callbacks, HTML labels sanitized. fmc calls
     // the global `mermaid`, which is loaded on first need (3 MB, not on every page).
     if (withMermaid && /```mermaid/.test(markdown)) {
@@ -521,9 +520,10 @@
     var roleLine = [text(role === 'user' ? 'user' : 'assistant')];
     if (message.stopped) { roleLine.push(span('chat-message-flag', text('stopped'))); }
     else if (message.incomplete) { roleLine.push(span('chat-message-flag', text('incomplete'))); }
-    var content = role === 'user'
-      ? div('chat-message-text', message.content)
-      : component('FefferyMarkdown', 'feffery_markdown_components', markdownProps(message.content, true));
+    var mdProps = role === 'user' ? null : markdownProps(message.content, true);
+    var content = mdProps
+      ? component('FefferyMarkdown', 'feffery_markdown_components', mdProps)
+      : div('chat-message-text', message.content);
     var idAttr = { 'data-msg-id': message.id || '' };
     var actions = [actionButton('copy', text('copy'), idAttr)];
     if (role === 'user') { actions.push(actionButton('edit', text('edit'), idAttr)); }

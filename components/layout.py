@@ -33,6 +33,9 @@ def public_config(settings, locale: str = "en-US") -> dict:
         "max_messages": settings.max_messages,
         "max_body_bytes": settings.max_body_bytes,
         "stream_url": "/api/chat/stream",
+        # one definition of how Markdown renders (no raw HTML, the link filter) for
+        # the streaming reply and the stored messages drawn by assets/chat.js
+        "markdown_props": messages.MARKDOWN_PROPS,
         "models_url": "/api/models",
         "has_server_key": settings.has_server_key,
         "allow_user_api_key": settings.allow_user_api_key,

@@ -104,16 +104,21 @@ def _pids_that_served(log: str) -> dict[str, list[str]]:
     return served
 
 
-def test_rate_limit_is_shared_by_two_workers_through_redis(upstream, redis_url):
-    url, port = redis_url
+def _run(upstream, storage_uri: str) -> tuple[list[int], dict[str, list[str]]]:
+    """Two workers with ``storage_uri``: the burst's statuses and which worker served what."""
     upstream.reset()
-    app = _gunicorn(upstream, url)
+    app = _gunicorn(upstream, storage_uri)
     try:
         statuses = _fire(app.url, upstream)
-        time.sleep(0.5)
-        served = _pids_that_served(app.log())
+        time.sleep(0.5)  # let the access log lines land
+        return statuses, _pids_that_served(app.log())
     finally:
         app.stop()
+
+
+def test_rate_limit_is_shared_by_two_workers_through_redis(upstream, redis_url):
+    url, port = redis_url
+    statuses, served = _run(upstream, url)
     assert statuses.count(200) == LIMIT, statuses
     assert statuses.count(429) == REQUESTS - LIMIT
     assert len(served) == 2, f"both workers must have served requests: {served}"
@@ -124,14 +129,7 @@ def test_rate_limit_is_shared_by_two_workers_through_redis(upstream, redis_url):
 
 def test_memory_storage_is_per_worker(upstream):
     """The control: without Redis each worker counts alone, so more than LIMIT pass."""
-    upstream.reset()
-    app = _gunicorn(upstream, "memory://")
-    try:
-        statuses = _fire(app.url, upstream)
-        time.sleep(0.5)
-        served = _pids_that_served(app.log())
-    finally:
-        app.stop()
+    statuses, served = _run(upstream, "memory://")
     if len(served) < 2:
         pytest.skip("all requests landed on one worker this time")
     assert statuses.count(200) > LIMIT
