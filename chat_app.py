@@ -15,6 +15,7 @@ import sys
 import dash
 
 from chatcore import access, compression, stream_api
+from chatcore import slow_clients
 from components import layout, login
 from config import Settings, get_settings
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings) -> dash.Dash:
     compression.install(server)
     server.config["CHAT_SETTINGS"] = settings
     server.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    slow_clients.install(server, settings)  # 408 for stalled bodies; before access: ProxyFix wraps it
     access.install(server, settings, app)
     server.register_blueprint(stream_api.bp)
     app.layout = lambda: serve_layout(settings)

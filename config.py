@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     request_timeout: float = Field(default=60.0, gt=0, le=3600, description="Upstream timeout in seconds.")
     max_retries: int = Field(default=1, ge=0, le=5, description="SDK retries on connection errors/429/5xx before the first token.")
     system_prompt: str = Field(default="", description="Default system prompt sent first in every request.")
+    system_prompt_editable: bool = Field(
+        default=False,
+        description="true = SYSTEM_PROMPT is shown in the page and a user's system prompt replaces it "
+        "(default: it stays on the server, always first, the user's prompt after it).",
+    )
 
     # --- context window and prices (JSON in the environment) ---
     model_context_windows: dict[str, int] = Field(
@@ -105,10 +110,21 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=32000, ge=1, description="Longest single message accepted.")
     max_messages: int = Field(default=500, ge=1, description="Most messages accepted in one request.")
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body accepted (bytes).")
+    request_body_timeout: float = Field(
+        default=10.0, gt=0, le=3600, description="Seconds a request body may send nothing before it gets 408."
+    )
+    max_body_reads_per_address: int = Field(
+        default=20, ge=0, description="Request bodies being read at once per client address (429 above); 0 = unlimited."
+    )
 
     # --- browser-supplied credentials ---
     allow_user_api_key: bool = Field(default=True, description="Let users enter their own API key in the page.")
     allow_user_base_url: bool = Field(default=False, description="Let users enter their own base URL.")
+    user_base_url_allowlist: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated host names (or IPs) a user base URL may name even though they are "
+        "loopback/private/link-local (chatcore.netguard refuses those otherwise).",
+    )
 
     # --- access control (issue: safe to put on the internet) ---
     access_codes: Annotated[list[str], NoDecode] = Field(
@@ -120,7 +136,11 @@ class Settings(BaseSettings):
         default=False, description="Always mark cookies Secure (otherwise only when the request came over HTTPS)."
     )
     trusted_proxies: int = Field(
-        default=0, ge=0, le=5, description="Reverse proxies in front whose X-Forwarded-* headers are trusted (0 = none)."
+        default=0, ge=0, le=5, description="Reverse proxies in front whose X-Forwarded-For/-Proto are trusted (0 = none)."
+    )
+    trusted_proxy_host: bool = Field(
+        default=False,
+        description="Also trust the proxies' X-Forwarded-Host/-Port (only if they set them; with TRUSTED_PROXIES > 0).",
     )
     login_rate_limit: str = Field(
         default="5 per minute; 20 per hour", description="Failed logins allowed per client address (flask-limiter syntax)."
@@ -131,10 +151,12 @@ class Settings(BaseSettings):
     chat_rate_limit_address: str = Field(default="60 per minute", description="Chat requests per client address; empty = off.")
     max_streams_per_session: int = Field(default=2, ge=0, description="Concurrent replies per session; 0 = unlimited.")
     max_streams_per_address: int = Field(default=10, ge=0, description="Concurrent replies per client address; 0 = unlimited.")
+    models_rate_limit: str = Field(default="30 per minute", description="GET /api/models requests per client address; empty = off.")
 
     _split_lists = field_validator("openai_models", "access_codes", mode="before")(_split_csv)
+    _split_allowlist = field_validator("user_base_url_allowlist", mode="before")(_split_csv)
 
-    @field_validator("login_rate_limit", "chat_rate_limit_session", "chat_rate_limit_address")
+    @field_validator("login_rate_limit", "chat_rate_limit_session", "chat_rate_limit_address", "models_rate_limit")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         """Accept flask-limiter rate strings (``"5 per minute; 20/hour"``) or empty."""

@@ -43,6 +43,10 @@ Every choice can be overridden from the environment:
 import os
 import sys
 
+from gunicorn.glogging import Logger as _GunicornLogger
+
+from chatcore.logsafe import escape as _escape  # standard library only: safe before gevent patches
+
 
 def _int(name: str, default: int) -> int:
     """An integer environment variable, or ``default`` when unset or empty."""
@@ -70,12 +74,32 @@ worker_connections = _int("GUNICORN_CONNECTIONS", 2000)
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 300)
 keepalive = 5
+# Slow clients: the gevent worker also reads each request's headers within `keepalive`
+# seconds (gunicorn/workers/base_async.py) and closes the connection after; a stalled
+# request *body* gets 408 after REQUEST_BODY_TIMEOUT (chatcore/slow_clients.py), and
+# MAX_BODY_READS_PER_ADDRESS keeps one address from filling worker_connections with
+# them (tests/test_slow_clients.py: 2,100 from one address, /healthz still answers).
 
 # Access log to stdout, without request bodies or query strings (they may hold user
 # text); %(M)s is the request time in milliseconds.
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+class EscapingLogger(_GunicornLogger):
+    """gunicorn's logger with every text atom of an access line escaped
+    (``chatcore.logsafe.escape``): the path (%(U)s, already percent-decoded, so
+    ``/%0a…`` would be a newline), the client address (set from X-Forwarded-For behind
+    TRUSTED_PROXIES) and headers cannot forge a log line."""
+
+    def atoms(self, resp, req, environ, request_time):
+        """gunicorn's atoms, with ``str`` values escaped."""
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: _escape(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+
+logger_class = EscapingLogger
 # Behind nginx on the same host, trust its X-Forwarded-* headers (loopback only).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

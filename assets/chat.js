@@ -23,6 +23,11 @@
  * Prefs (chat-prefs-store, localStorage, never sent to the server by a callback):
  *   {defaults: {same keys as settings}, api_key?, base_url?, theme?: 'light'|'dark'}
  * The user's API key leaves the browser only inside the stream request body.
+ * Both shapes are defined once, in Python (chatcore/schema.py → config.schema). Values
+ * from outside this tab's code — the IndexedDB/localStorage load, a restored backup,
+ * /api/models, the server's events — are coerced against it at the edge (trusted*,
+ * coerce), and text is drawn as strings only (asText): Dash renders any
+ * {type, namespace, props} object placed in children as a live component.
  * Stores are updated copy-on-write (only the changed conversation is copied), so a
  * 20 MB history is not cloned on every message.
  */
@@ -82,7 +87,7 @@
   };
   // Read-only view for tests and benchmarks (timings of the last reply and render).
   window.chatDebug = {
-    lastRun: null, runs: 0, lastRender: null,
+    lastRun: null, runs: 0, lastRender: null, coerced: 0,
     history: function () { return state.data; },
     streaming: function () { return !!state.run; }
   };
@@ -102,7 +107,7 @@
     var table = texts[locale()] || texts['en-US'] || {};
     var value = table[key] || (texts['en-US'] || {})[key] || key;
     Object.keys(params || {}).forEach(function (name) {
-      value = value.split('{' + name + '}').join(String(params[name]));
+      value = value.split('{' + name + '}').join(asText(params[name]));
     });
     return value;
   }
@@ -120,6 +125,48 @@
     return !!(window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches);
   }
   function codeTheme() { return isDark() ? 'a11y-dark' : 'gh-colors'; }
+
+  // ----- the edge: values from outside are coerced against the page schema ------------
+  /** Text to draw: a string as it is, a finite number formatted, anything else ''. */
+  function asText(value) {
+    if (window.chatSchemaWalk) { return window.chatSchemaWalk.asText(value); }
+    return typeof value === 'string' ? value : '';
+  }
+  /** Coerce `value` against schema `name` (assets/schema_walk.js); {ok, value, dropped}.
+   *  Without the schema (config not read yet) nothing fits: `unavailable` is set. */
+  function coerce(name, value) {
+    var doc = state.config && state.config.schema;
+    if (!window.chatSchemaWalk || !doc) { return { ok: false, value: null, dropped: 0, paths: [], unavailable: true }; }
+    window.chatDebug.coerced += 1;
+    return window.chatSchemaWalk.coerce(doc, name, value);
+  }
+  var edge = { history: { raw: null, value: null }, prefs: { raw: null, value: {} } };
+  /**
+   * A store value this tab's code did not make (the storage load on page open, a value
+   * written elsewhere), coerced once per object; the values this tab committed pass as
+   * they are. Invalid parts are dropped, written back (so they are gone for good) and
+   * reported once. `fallback` is returned while the schema is not known yet.
+   */
+  function trusted(slot, name, storeId, value, own, fallback) {
+    if (value === undefined || value === null) { return fallback; }
+    if (value === own) { return value; }
+    var cache = edge[slot];
+    if (value === cache.raw) { return cache.value; }
+    var result = coerce(name, value);
+    if (result.unavailable) { return fallback; }
+    cache.raw = value;
+    cache.value = result.ok ? result.value : fallback;
+    if (!result.ok || result.dropped) {
+      window.chatDebug.dropped = (window.chatDebug.dropped || 0) + result.dropped + (result.ok ? 0 : 1);
+      setProps(storeId, { data: cache.value });
+      toast('warning', text('storage_dropped', { n: result.dropped + (result.ok ? 0 : 1) }));
+    }
+    return cache.value;
+  }
+  function trustedHistory(data) { return trusted('history', 'History', IDS.store, data, state.data, null); }
+  function trustedPrefs(prefs) { return trusted('prefs', 'Prefs', IDS.prefs, prefs, state.prefs, {}); }
+  /** The history a callback works on: its (coerced) input, else this tab's copy. */
+  function historyOf(data) { return trustedHistory(data) || state.data; }
 
   // ----- conversations (copy-on-write) -----------------------------------------
   function newConversation() {
@@ -291,16 +338,23 @@
     return { payload: payload, leftOut: all.length - payload.messages.length };
   }
 
+  /** One server event (chatcore/stream_api.py), coerced against its schema
+   *  (config.schema.events); an event that does not fit is ignored. */
   function handleEvent(run, name, raw) {
-    var data;
-    try { data = JSON.parse(raw); } catch (e) { return; }
+    var schemaName = ((state.config && state.config.schema && state.config.schema.events) || {})[name];
+    if (!schemaName) { return; }
+    var parsed;
+    try { parsed = JSON.parse(raw); } catch (e) { return; }
+    var checked = coerce(schemaName, parsed);
+    if (!checked.ok) { return; }
+    var data = checked.value;
     if (name === 'delta') {
       if (run.ttftMs === null) { run.ttftMs = performance.now() - run.t0; }
       run.text += data.content;
       run.deltas += 1;
       scheduleFlush(run);
     } else if (name === 'meta') {
-      run.model = data.model;
+      run.model = data.model || null;
       run.trimmed = (data.trimmed || 0);
     } else if (name === 'finish') {
       run.finishReason = data.finish_reason;
@@ -351,7 +405,8 @@
     responsePromise.then(function (response) {
       if (!response.ok) {
         return response.json().then(function (body) {
-          run.error = (body && body.error) || { status: response.status, code: 'http_' + response.status, message: 'HTTP ' + response.status };
+          var checked = coerce('ErrorInfo', body && body.error);
+          run.error = checked.ok ? checked.value : { status: response.status, code: 'http_' + response.status, message: 'HTTP ' + response.status };
           // Our own access check (chatcore/access.py): the session expired → sign in again.
           if (response.status === 401 && run.error.code === 'login_required') { window.location.assign('/login'); }
         }, function () {
@@ -468,10 +523,10 @@
   function markdownProps(markdown, withMermaid) {
     var base = state.config && state.config.markdown_props;
     if (!base) { return null; }
-    var props = Object.assign({}, base, { markdownStr: markdown, codeTheme: codeTheme() });
+    var props = Object.assign({}, base, { markdownStr: asText(markdown), codeTheme: codeTheme() });
     // mermaid in strict mode: no click callbacks, HTML labels sanitized. fmc calls
     // the global `mermaid`, which is loaded on first need (3 MB, not on every page).
-    if (withMermaid && /```mermaid/.test(markdown)) {
+    if (withMermaid && /```mermaid/.test(props.markdownStr)) {
       if (window.mermaid) {
         props.mermaidOptions = { securityLevel: 'strict', theme: isDark() ? 'dark' : 'default' };
       } else {
@@ -481,19 +536,55 @@
     return props;
   }
   var MERMAID_URL = '/assets/vendor/mermaid-10.9.8.min.js';
+  var PURIFY_URL = '/assets/vendor/purify-3.5.0.min.js';
+  // What a mermaid SVG may keep: SVG and HTML labels (foreignObject), no handlers or scripts.
+  // (foreignObject is where mermaid puts HTML labels: an HTML integration point.)
+  var PURIFY_SVG = { USE_PROFILES: { svg: true, svgFilters: true, html: true }, ADD_TAGS: ['foreignObject'],
+    HTML_INTEGRATION_POINTS: { 'annotation-xml': true, foreignobject: true } };
   var mermaidLoading = false;
-  /** Load mermaid once, then redraw the messages so diagrams render. */
+  function loadScript(url, onload, onerror) {
+    var script = document.createElement('script');
+    script.src = ((state.config && state.config.assets_prefix) || '') + url;
+    script.async = true;
+    script.onload = onload;
+    script.onerror = onerror;
+    document.head.appendChild(script);
+  }
+  /** Load DOMPurify and mermaid once, then redraw the messages so diagrams render. */
   function loadMermaid() {
     if (mermaidLoading || window.mermaid) { return; }
     mermaidLoading = true;
-    var script = document.createElement('script');
-    script.src = ((state.config && state.config.assets_prefix) || '') + MERMAID_URL;
-    script.async = true;
-    script.onload = function () {
-      setProps(IDS.view, { data: { limit: 0, mermaid: true, at: Date.now() } });
+    var failed = function () { mermaidLoading = false; };
+    loadScript(PURIFY_URL, function () {
+      loadScript(MERMAID_URL, function () {
+        guardMermaid(window.mermaid, window.DOMPurify);
+        setProps(IDS.view, { data: { limit: 0, mermaid: true, at: Date.now() } });
+      }, failed);
+    }, failed);
+  }
+  /**
+   * fmc 0.4.3 draws diagrams with `mermaid.run({nodes})`, which puts mermaid's SVG into
+   * the page as it is. Ours renders each diagram with `mermaid.render` and inserts only
+   * DOMPurify's sanitized SVG, so an event handler never reaches the DOM (even where
+   * the CSP would block it). Without DOMPurify the source stays as text (fail closed).
+   */
+  function guardMermaid(mermaid, purify) {
+    var count = 0;
+    mermaid.run = function (options) {
+      var nodes = (options && options.nodes) || [];
+      return Promise.all(Array.prototype.map.call(nodes, function (node) {
+        if (node.getAttribute('data-processed')) { return null; }
+        node.setAttribute('data-processed', 'true');
+        var source = node.textContent || '';
+        if (!purify || !purify.sanitize) { return null; }
+        count += 1;
+        return mermaid.render('chat-mermaid-' + count + '-' + Date.now().toString(36), source).then(function (result) {
+          node.innerHTML = purify.sanitize(result && typeof result.svg === 'string' ? result.svg : '', PURIFY_SVG);
+        }, function () {
+          node.textContent = source;
+        });
+      }));
     };
-    script.onerror = function () { mermaidLoading = false; };
-    document.head.appendChild(script);
   }
   function formatCost(cost) {
     if (cost >= 0.01) { return cost.toFixed(4); }
@@ -502,15 +593,17 @@
   function usageLine(message) {
     var parts = [];
     if (message.usage) {
-      parts.push(text('usage', { prompt: message.usage.prompt_tokens, completion: message.usage.completion_tokens }));
+      var promptTokens = Number(message.usage.prompt_tokens) || 0;
+      var completionTokens = Number(message.usage.completion_tokens) || 0;
+      parts.push(text('usage', { prompt: promptTokens, completion: completionTokens }));
       var prices = (state.config && state.config.prices) || {};
-      var price = prices[message.model];
+      var price = typeof message.model === 'string' && Object.prototype.hasOwnProperty.call(prices, message.model) ? prices[message.model] : null;
       if (price) {
-        var cost = (price.prompt * (message.usage.prompt_tokens || 0) + price.completion * (message.usage.completion_tokens || 0)) / 1e6;
+        var cost = (price.prompt * promptTokens + price.completion * completionTokens) / 1e6;
         parts.push(span('chat-message-cost', text('cost', { cost: formatCost(cost) })));
       }
     }
-    if (message.model) { parts.push(span('chat-message-model', message.model)); }
+    if (asText(message.model)) { parts.push(span('chat-message-model', asText(message.model))); }
     return parts.length ? div('chat-message-usage', parts) : null;
   }
 
@@ -523,8 +616,8 @@
     var mdProps = role === 'user' ? null : markdownProps(message.content, true);
     var content = mdProps
       ? component('FefferyMarkdown', 'feffery_markdown_components', mdProps)
-      : div('chat-message-text', message.content);
-    var idAttr = { 'data-msg-id': message.id || '' };
+      : div('chat-message-text', asText(message.content));
+    var idAttr = { 'data-msg-id': asText(message.id) };
     var actions = [actionButton('copy', text('copy'), idAttr)];
     if (role === 'user') { actions.push(actionButton('edit', text('edit'), idAttr)); }
     if (role === 'assistant' && index === lastAssistant && index === lastIndex) {
@@ -535,13 +628,13 @@
     }
     var body = [div('chat-message-role', roleLine), content];
     if (role === 'assistant' && message.finish_reason === 'length') { body.push(div('chat-message-flag chat-message-length', text('length_hint'))); }
-    if (message.trimmed) { body.push(div('chat-message-trimmed', text('trimmed', { n: message.trimmed }))); }
+    if (message.trimmed) { body.push(div('chat-message-trimmed', text('trimmed', { n: asText(message.trimmed) }))); }
     var usage = role === 'assistant' ? usageLine(message) : null;
     if (usage) { body.push(usage); }
     body.push(div('chat-message-toolbar', actions));
     var classes = 'chat-message chat-message-' + role + (message.incomplete ? ' chat-message-incomplete' : '');
     return div(classes, [avatar, div('chat-message-body', body)],
-      { key: message.id || ('i' + index), 'data-msg-id': message.id || '' });
+      { key: asText(message.id) || ('i' + index), 'data-msg-id': asText(message.id) });
   }
 
   /**
@@ -567,22 +660,23 @@
 
   function conversationMatches(conversation, query) {
     if (!query) { return true; }
-    if ((conversation.title || '').toLowerCase().indexOf(query) >= 0) { return true; }
+    if (asText(conversation.title).toLowerCase().indexOf(query) >= 0) { return true; }
     var messages = conversation.messages || [];
     for (var i = 0; i < messages.length; i++) {
-      if (String(messages[i].content || '').toLowerCase().indexOf(query) >= 0) { return true; }
+      if (asText(messages[i].content).toLowerCase().indexOf(query) >= 0) { return true; }
     }
     return false;
   }
 
   function sidebarItem(conversation, active) {
+    var title = asText(conversation.title);
     return div('chat-conv-item' + (active ? ' chat-conv-item-active' : ''), [
-      span('chat-conv-title', conversation.title || text('untitled')),
+      span('chat-conv-title', title || text('untitled')),
       span('chat-conv-actions', [
-        actionButton('rename', text('rename'), { 'data-conv-id': conversation.id }),
-        actionButton('delete', text('delete'), { 'data-conv-id': conversation.id })
+        actionButton('rename', text('rename'), { 'data-conv-id': asText(conversation.id) }),
+        actionButton('delete', text('delete'), { 'data-conv-id': asText(conversation.id) })
       ])
-    ], { key: conversation.id, 'data-action': 'switch', 'data-conv-id': conversation.id, title: conversation.title || '' });
+    ], { key: asText(conversation.id), 'data-action': 'switch', 'data-conv-id': asText(conversation.id), title: title });
   }
 
   // ----- backup / restore ---------------------------------------------------------
@@ -590,31 +684,38 @@
     return m && typeof m === 'object' && (m.role === 'user' || m.role === 'assistant' || m.role === 'system') &&
       typeof m.content === 'string';
   }
-  /** Parse and check a backup file; returns {conversations} or throws Error(reason). */
+  /**
+   * Parse a backup file's text and coerce it against the Backup schema.
+   * Returns {conversations, dropped}; throws Error(localized reason) when the file is
+   * not a backup at all (not JSON, no format, another version, no conversation list).
+   */
   function parseBackup(raw) {
     var doc;
-    try { doc = JSON.parse(raw); } catch (e) { throw new Error('not valid JSON'); }
-    if (!doc || typeof doc !== 'object' || doc.format !== BACKUP_FORMAT) { throw new Error('missing "format": "' + BACKUP_FORMAT + '"'); }
-    if (doc.version !== 1) { throw new Error('unsupported version ' + JSON.stringify(doc.version)); }
-    if (!Array.isArray(doc.conversations)) { throw new Error('"conversations" must be a list'); }
-    doc.conversations.forEach(function (c, i) {
-      if (!c || typeof c !== 'object' || typeof c.id !== 'string' || !c.id) { throw new Error('conversation ' + i + ' has no id'); }
-      if (!Array.isArray(c.messages)) { throw new Error('conversation ' + i + ': "messages" must be a list'); }
-      c.messages.forEach(function (m, j) {
-        if (!validMessage(m)) { throw new Error('conversation ' + i + ', message ' + j + ': needs role and text content'); }
-      });
-    });
-    return doc;
+    try { doc = JSON.parse(raw); } catch (e) { throw new Error(text('import_reason_json')); }
+    var schema = state.config && state.config.schema;
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc) || doc.format !== (schema && schema.backup_format)) {
+      throw new Error(text('import_reason_format'));
+    }
+    if (doc.version !== schema.backup_version) {
+      throw new Error(text('import_reason_version', { version: JSON.stringify(doc.version === undefined ? null : doc.version).slice(0, 40) }));
+    }
+    var checked = coerce('Backup', doc);
+    if (!checked.ok) { throw new Error(text('import_reason_shape')); }
+    return { conversations: checked.value.conversations, dropped: checked.dropped };
   }
   function signature(conversation) {
     return JSON.stringify([conversation.title || '', (conversation.messages || []).map(function (m) { return [m.role, m.content]; })]);
   }
   function decodeUpload(contents) {
     var comma = contents.indexOf(',');
-    var binary = atob(comma >= 0 ? contents.slice(comma + 1) : contents);
-    var bytes = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i++) { bytes[i] = binary.charCodeAt(i); }
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    try {
+      var binary = atob(comma >= 0 ? contents.slice(comma + 1) : contents);
+      var bytes = new Uint8Array(binary.length);
+      for (var i = 0; i < binary.length; i++) { bytes[i] = binary.charCodeAt(i); }
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch (e) {
+      throw new Error(text('import_reason_encoding'));
+    }
   }
   function stamp() {
     var d = new Date();
@@ -765,8 +866,9 @@
     fetch(state.config.models_url || '/api/models', { credentials: 'same-origin' })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (body) {
-        if (!body || !Array.isArray(body.models)) { return; }
-        setProps(IDS.model, { options: body.models.map(function (name) { return { label: name, value: name }; }) });
+        var checked = coerce('ModelList', body);
+        if (!checked.ok) { return; }
+        setProps(IDS.model, { options: (checked.value.models || []).map(function (name) { return { label: name, value: name }; }) });
       })
       .catch(function () { state.modelsLoaded = false; });
   }
@@ -793,8 +895,9 @@
     renderMessages: function (data, view, prefs, activeStored, config) {
       var t0 = performance.now();
       state.config = config || state.config;
-      state.prefs = prefs || {};
-      state.data = data || null;
+      state.prefs = trustedPrefs(prefs);
+      state.data = trustedHistory(data);
+      data = state.data;
       // on load: the conversation open last in this browser, else the history's own
       if (state.activeId === null && activeStored && findConversation(data, activeStored)) { state.activeId = activeStored; }
       loadModels();
@@ -848,14 +951,15 @@
         children,
         total || streamingHere ? { display: 'none' } : {},
         error ? {} : { display: 'none' },
-        error ? error.message : '',
-        settings.model || (state.config && state.config.model) || ''
+        error ? asText(error.message) : '',
+        asText(settings.model) || asText(state.config && state.config.model)
       ];
     },
 
     /** Store/search → the conversation list, newest first, filtered by title and content. */
     renderSidebar: function (data, query, activeStored, config) {
       state.config = config || state.config;
+      data = historyOf(data);
       var q = String(query || '').trim().toLowerCase();
       var conversations = ((data && data.conversations) || []).slice();
       conversations.sort(function (a, b) { return (b.updated_at || 0) - (a.updated_at || 0); });
@@ -879,7 +983,7 @@
         toast('error', text('too_long', { n: content.length, max: limit }));
         return [noUpdate(), noUpdate()];
       }
-      var next = ensureData(data || state.data);
+      var next = ensureData(historyOf(data));
       var conversation = editableActive(next);
       conversation.error = null;
       conversation.messages.push({ id: uid('m'), role: 'user', content: content, created_at: Date.now() });
@@ -893,6 +997,7 @@
     /** Retry after an error: drop an incomplete reply, then resend. */
     retry: function (nClicks, data, config) {
       state.config = config || state.config;
+      data = historyOf(data);
       if (state.run || !data) { return noUpdate(); }
       var next = ensureData(data);
       var conversation = editableActive(next);
@@ -916,7 +1021,7 @@
     /** Clear (confirmed) → stop any reply and empty the active conversation. */
     clear: function (confirmCounts, data) {
       if (state.run) { state.run.discard = true; state.run.controller.abort(); }
-      var next = ensureData(data || state.data);
+      var next = ensureData(historyOf(data));
       var conversation = editableActive(next);
       conversation.messages = [];
       conversation.error = null;
@@ -928,7 +1033,7 @@
 
     /** New chat → a new empty conversation on top (reuses the active one if it is empty). */
     newConversation: function (nClicks, data) {
-      var next = ensureData(data || state.data);
+      var next = ensureData(historyOf(data));
       var active = activeConversation(next);
       openSidebar(false);
       if (active && !(active.messages || []).length && !(state.run && state.run.conversationId === active.id)) {
@@ -950,7 +1055,7 @@
       state.pending.rename = null;
       var title = String(value || '').replace(/\s+/g, ' ').trim();
       if (!id || !title) { return noUpdate(); }
-      var next = ensureData(data || state.data);
+      var next = ensureData(historyOf(data));
       var conversation = editable(next, id);
       if (!conversation) { return noUpdate(); }
       conversation.title = title.slice(0, 120);
@@ -964,7 +1069,7 @@
       state.pending.remove = null;
       if (!id) { return noUpdate(); }
       if (state.run && state.run.conversationId === id) { state.run.discard = true; state.run.controller.abort(); }
-      var next = ensureData(data || state.data);
+      var next = ensureData(historyOf(data));
       next.conversations = next.conversations.filter(function (c) { return c.id !== id; });
       if (!next.conversations.length) { next.conversations = [newConversation()]; }
       if (!findConversation(next, next.active_id)) {
@@ -986,7 +1091,7 @@
       if (!content.trim()) { toast('warning', text('empty_input')); return noUpdate(); }
       var limit = (state.config && state.config.max_message_chars) || 32000;
       if (content.length > limit) { toast('error', text('too_long', { n: content.length, max: limit })); return noUpdate(); }
-      var next = ensureData(data || state.data);
+      var next = ensureData(historyOf(data));
       var conversation = editableActive(next);
       var index = -1;
       conversation.messages.forEach(function (m, i) { if (m.id === id) { index = i; } });
@@ -1003,7 +1108,7 @@
 
     /** Back up all → download every conversation as one JSON file. */
     backupExport: function (nClicks, data) {
-      var conversations = ((data || state.data || {}).conversations || []).filter(function (c) { return (c.messages || []).length; });
+      var conversations = ((historyOf(data) || {}).conversations || []).filter(function (c) { return (c.messages || []).length; });
       var doc = { format: BACKUP_FORMAT, version: 1, exported_at: new Date().toISOString(), conversations: conversations };
       toast('success', text('backup_done', { n: conversations.length }));
       return { content: JSON.stringify(doc), filename: 'chat-backup-' + stamp() + '.json', type: 'application/json', base64: false };
@@ -1011,39 +1116,42 @@
 
     /** Restore → check the file, then merge: new ids are added, identical ones skipped,
      *  same id with other content is added as a copy (nothing is overwritten). */
-    importBackup: function (contents, filename, data) {
+    importBackup: function (contents, filename, data, config) {
+      state.config = config || state.config;
       if (!contents) { return [noUpdate(), noUpdate()]; }
       var doc;
       try {
         doc = parseBackup(decodeUpload(contents));
       } catch (e) {
-        toast('error', text('import_bad', { reason: e && e.message ? e.message : 'unreadable' }));
+        toast('error', text('import_bad', { reason: e && e.message ? e.message : text('import_reason_json') }));
         return [noUpdate(), null];
       }
-      var next = ensureData(data || state.data);
+      var next = ensureData(historyOf(data));
       var added = 0;
       var skipped = 0;
       doc.conversations.forEach(function (incoming) {
+        if (!(incoming.messages || []).length) { return; } // nothing left to restore
         var existing = findConversation(next, incoming.id);
         if (existing && signature(existing) === signature(incoming)) { skipped += 1; return; }
         var now = Date.now();
+        // incoming is coerced (parseBackup): only known keys, each of its type
         var conversation = {
           id: existing ? uid('c') : incoming.id,
-          title: typeof incoming.title === 'string' ? incoming.title : '',
-          created_at: Number(incoming.created_at) || now,
-          updated_at: Number(incoming.updated_at) || now,
-          settings: incoming.settings && typeof incoming.settings === 'object' ? incoming.settings : {},
+          title: incoming.title || '',
+          created_at: incoming.created_at || now,
+          updated_at: incoming.updated_at || now,
+          settings: incoming.settings || {},
           error: null,
-          messages: incoming.messages.map(function (m) {
-            var copy = Object.assign({}, m);
-            if (typeof copy.id !== 'string') { copy.id = uid('m'); }
-            return copy;
+          messages: (incoming.messages || []).map(function (m) {
+            return typeof m.id === 'string' ? m : Object.assign({}, m, { id: uid('m') });
           })
         };
         next.conversations.push(conversation);
         added += 1;
       });
-      toast(added ? 'success' : 'info', text('import_done', { added: added, skipped: skipped }));
+      var summary = text('import_done', { added: added, skipped: skipped });
+      if (doc.dropped) { summary += ' ' + text('import_dropped', { n: doc.dropped }); }
+      toast(added ? (doc.dropped ? 'warning' : 'success') : 'info', summary);
       if (!added) { return [noUpdate(), null]; }
       state.data = next;
       return [next, null];
@@ -1053,11 +1161,11 @@
     openSettings: function (nClicks, scope, data, prefs) {
       var triggered = (window.dash_clientside.callback_context.triggered || []).map(function (t) { return t.prop_id; });
       var opening = triggered.some(function (p) { return p.indexOf('chat-settings-button') === 0; });
-      state.prefs = prefs || {};
+      state.prefs = trustedPrefs(prefs);
       loadModels();
       var values = scope === 'global'
         ? (state.prefs.defaults || {})
-        : ((activeConversation(data || state.data) || {}).settings || {});
+        : ((activeConversation(historyOf(data)) || {}).settings || {});
       var out = [opening ? true : noUpdate()];
       out.push(isSet(values.model) ? values.model : null);
       out.push(values.system_prompt || '');
@@ -1097,14 +1205,14 @@
       }
       var clean = {};
       SETTING_KEYS.forEach(function (key) { if (isSet(values[key])) { clean[key] = values[key]; } });
-      var nextPrefs = Object.assign({}, prefs || {});
+      var nextPrefs = Object.assign({}, trustedPrefs(prefs));
       nextPrefs.api_key = String(apiKey || '').trim();
       nextPrefs.base_url = String(baseUrl || '').trim();
       var nextData = noUpdate();
       if (scope === 'global') {
         nextPrefs.defaults = clean;
       } else {
-        nextData = ensureData(data || state.data);
+        nextData = ensureData(historyOf(data));
         var conversation = editableActive(nextData);
         conversation.settings = clean;
         state.data = nextData;
@@ -1116,15 +1224,16 @@
 
     /** Theme button → flip light/dark in prefs. */
     toggleTheme: function (nClicks, prefs) {
-      var next = Object.assign({}, prefs || {});
-      state.prefs = prefs || {};
+      state.prefs = trustedPrefs(prefs);
+      var next = Object.assign({}, state.prefs);
       next.theme = isDark() ? 'light' : 'dark';
       return next;
     },
 
     /** Prefs → antd algorithm (and the page's dark class, code theme). */
-    applyTheme: function (prefs) {
-      state.prefs = prefs || {};
+    applyTheme: function (prefs, config) {
+      state.config = config || state.config;
+      state.prefs = trustedPrefs(prefs);
       return applyTheme() ? 'dark' : 'default';
     },
 
@@ -1141,15 +1250,15 @@
     /** Export → the active conversation with its effective model and system prompt. */
     prepareExport: function (nClicks, data, prefs, config) {
       state.config = config || state.config;
-      state.prefs = prefs || {};
-      var conversation = activeConversation(data || state.data);
+      state.prefs = trustedPrefs(prefs);
+      var conversation = activeConversation(historyOf(data));
       var messages = ((conversation && conversation.messages) || [])
         .filter(validMessage).map(function (m) { return { role: m.role, content: m.content }; });
       if (!messages.length) { toast('info', text('nothing_to_export')); return noUpdate(); }
       var settings = effectiveSettings(conversation);
       return {
-        title: conversation.title || 'Chat', messages: messages,
-        model: settings.model || (config && config.model) || '',
+        title: asText(conversation.title) || 'Chat', messages: messages,
+        model: asText(settings.model) || asText(config && config.model),
         system_prompt: isSet(settings.system_prompt) ? settings.system_prompt : ((config && config.system_prompt) || ''),
         requested_at: Date.now()
       };

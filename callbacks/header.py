@@ -1,9 +1,10 @@
 """Callbacks of the header: Clear and the Markdown export.
 
 Export: a clientside callback picks the active conversation and its effective model
-and system prompt (the per-conversation value, else the browser's default, else the
-server's) into ``chat-export-request``; only that one conversation goes to the
-server, which renders it with ``chatcore.export.to_markdown``.
+and system prompt (the per-conversation value, else the browser's default) into
+``chat-export-request``; only that one conversation goes to the server, which renders
+it with ``chatcore.export.to_markdown``. The operator's SYSTEM_PROMPT is recorded only
+with ``SYSTEM_PROMPT_EDITABLE=true`` (otherwise it never leaves the server).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def export_markdown(request: dict | None):
     model = request.get("model") if isinstance(request.get("model"), str) and request.get("model") else settings.openai_model
     system_prompt = request.get("system_prompt")
     if not isinstance(system_prompt, str):
-        system_prompt = settings.system_prompt
+        # the operator's prompt only when it is shown in the page anyway
+        system_prompt = settings.system_prompt if settings.system_prompt_editable else None
     title = request.get("title") if isinstance(request.get("title"), str) else "Chat"
     now = datetime.now(timezone.utc)
     markdown = to_markdown(messages, model=model, title=title or "Chat", system_prompt=system_prompt, exported_at=now)

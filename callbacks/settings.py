@@ -60,6 +60,7 @@ clientside_callback(
     ClientsideFunction(namespace="chat", function_name="applyTheme"),
     Output(ids.THEME_PROVIDER, "algorithm"),
     Input(ids.PREFS_STORE, "data"),
+    State(ids.CONFIG_STORE, "data"),
 )
 
 # Language: remember the other locale (cookie) and reload the page in it.

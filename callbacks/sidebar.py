@@ -61,5 +61,6 @@ clientside_callback(
     Input(ids.BACKUP_UPLOAD, "contents"),
     State(ids.BACKUP_UPLOAD, "filename"),
     State(ids.HISTORY_STORE, "data"),
+    State(ids.CONFIG_STORE, "data"),
     prevent_initial_call=True,
 )

@@ -9,4 +9,7 @@ Modules:
     export     Markdown export and its parser (round trip)
     stream_api the Flask blueprint with the streaming endpoint
     access     the one place every request passes for access checks
+    sessions   session lifetime (absolute, from sign-in) and logout revocation
+    logsafe    escaping of client-supplied values in log lines (stdlib only)
+    hygiene    4xx + one warning line for malformed requests (JSON depth, Dash files)
 """

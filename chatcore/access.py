@@ -7,14 +7,18 @@
   Dash callback route (``/_dash-update-component`` …), the stream endpoint — and the
   chat request rate limit. Only ``PUBLIC_PREFIXES`` (health check, static files) and
   the login page itself answer without a session.
-* ``POST /login`` / ``/logout`` (the login page is the Dash index, whose layout is
-  ``components.login`` while signed out, see ``needs_login``);
+* ``POST /login`` / ``POST /logout`` (the login page is the Dash index, whose layout
+  is ``components.login`` while signed out, see ``needs_login``); ``GET /logout`` is
+  405, so an image or link in a model reply cannot sign the user out;
 * ``after_request`` → security headers on every response (``security_headers``);
 * the JSON 413 handler.
 
 Sessions are Flask's signed cookies (itsdangerous, ``SECRET_KEY``): HttpOnly,
 SameSite=Lax, Secure when the request came over HTTPS (or ``SESSION_COOKIE_SECURE``),
-expiring after ``SESSION_MAX_AGE`` seconds. A session remembers a keyed digest of the
+ending ``SESSION_MAX_AGE`` seconds after sign-in however much they are used (the
+cookie is not re-issued per request; ``chatcore.sessions``). Logout revokes the
+session in the limits storage, so a copy of the cookie stops working on every worker
+too. A session remembers a keyed digest of the
 access code it signed in with, so removing a code from ``ACCESS_CODES`` signs out its
 sessions. Codes are compared in constant time (``hmac.compare_digest`` over SHA-256
 digests, every code tried) and are never logged.
@@ -28,17 +32,19 @@ import ipaddress
 import logging
 import secrets
 import time
-from datetime import timedelta
-from urllib.parse import urlsplit
+from datetime import datetime, timedelta, timezone
+from urllib.parse import unquote, urlsplit
 
-from flask import Flask, Response, current_app, has_request_context, jsonify, redirect, request, session
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import hygiene, sessions
 from .errors import ChatError
 from .i18n import normalize_locale
 from .limits import ChatLimits, client_address
+from .logsafe import escape
 
 log = logging.getLogger("chatcore.access")
 
@@ -76,6 +82,14 @@ class _SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         """Secure when configured, or when this request's scheme is https (after ProxyFix)."""
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+    def get_expiration_time(self, app: Flask, session) -> datetime | None:
+        """The cookie's ``Expires``: sign-in time + ``SESSION_MAX_AGE`` for a signed-in
+        session (absolute, never sliding), Flask's default (now + lifetime) otherwise."""
+        end = sessions.expires_at(session, int(app.permanent_session_lifetime.total_seconds()))
+        if session.permanent and end is not None:
+            return datetime.fromtimestamp(end, tz=timezone.utc)
+        return super().get_expiration_time(app, session)
 
 
 def request_locale() -> str:
@@ -116,13 +130,24 @@ def _settings():
 
 
 def is_signed_in() -> bool:
-    """True when the session was signed in with a code that is still configured."""
+    """True when the session was signed in with a code that is still configured, less
+    than ``SESSION_MAX_AGE`` seconds ago (absolute), and was not logged out (revocation
+    looked up in the limits storage once per request)."""
     settings = _settings()
     digest = session.get("cd")
-    if not isinstance(digest, str) or not isinstance(session.get("sid"), str):
+    sid = session.get("sid")
+    if not isinstance(digest, str) or not isinstance(sid, str):
         return False
     secret = settings.secret_key.get_secret_value()
-    return any(hmac.compare_digest(digest, _digest(secret, code)) for code in settings.access_codes)
+    if not any(hmac.compare_digest(digest, _digest(secret, code)) for code in settings.access_codes):
+        return False
+    if sessions.is_expired(session, settings.session_max_age):
+        return False
+    revoked = g.get("chat_revoked")
+    if revoked is None or revoked[0] != sid:
+        limits: ChatLimits | None = current_app.extensions.get("chat_limits")
+        revoked = g.chat_revoked = (sid, limits is not None and sessions.is_revoked(limits.storage, sid))
+    return not revoked[1]
 
 
 def needs_login() -> bool:
@@ -235,11 +260,47 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-def _safe_next(value: str | None) -> str:
-    """A local path to go to after login (never another site)."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/"
+def _unsafe_path(text: str) -> bool:
+    """True when ``text`` could leave this origin or is not a plain path: whitespace or
+    control characters (browsers drop tab/CR/LF from URLs, so ``/<TAB>/evil`` is
+    ``//evil``; CR/LF would split the header), a backslash (browsers read ``/<BACKSLASH>evil``
+    as ``//evil``), not starting with exactly one ``/``, or a scheme or host in ``urlsplit``."""
+    if any(char.isspace() or not char.isprintable() for char in text) or "\\" in text:
+        return True
+    if not text.startswith("/") or text.startswith("//"):
+        return True
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return True
+    return bool(parts.scheme or parts.netloc)
+
+
+def safe_next(value: object) -> str:
+    """The local path to redirect to after login: ``value`` when it is a same-origin
+    path, else ``"/"``.
+
+    ``value`` (the login form's ``next`` field) is refused when it, or any of its
+    percent-decodings (up to three rounds, so ``/%2F/evil`` and ``/%252F/evil`` count
+    as ``//evil``), fails ``_unsafe_path``. URL syntax: RFC 3986 §4.2 (a reference
+    starting ``//`` names another host); browsers follow the WHATWG URL Standard,
+    which also drops tab/newline and reads a backslash as ``/``. A percent-encoding
+    that is not UTF-8 is refused too.
+    """
+    if not isinstance(value, str) or not value or len(value) > 2000:
+        return "/"
+    text = value
+    for _ in range(4):
+        if _unsafe_path(text):
+            return "/"
+        try:
+            decoded = unquote(text, errors="strict")
+        except UnicodeDecodeError:
+            return "/"
+        if decoded == text:
+            return value
+        text = decoded
+    return "/"  # still changing after three decodings: not a path a page links to
 
 
 def _login_view():
@@ -250,7 +311,7 @@ def _login_view():
     given = request.form.get("code", "")
     code = code_matches(given, settings.access_codes) if given else None
     if code is None:
-        log.warning("failed login from %s", client_address())  # never the code itself
+        log.warning("failed login from %s", escape(client_address()))  # never the code itself
         session["login_error"] = "invalid"
         response = redirect(LOGIN_PATH, code=303)
         response.headers["X-Login-Result"] = "invalid"
@@ -258,23 +319,54 @@ def _login_view():
     session.clear()
     session["sid"] = secrets.token_urlsafe(18)
     session["cd"] = _digest(settings.secret_key.get_secret_value(), code)
+    session["iat"] = int(time.time())  # sign-in time: the lifetime counts from here
     session.permanent = True
-    log.info("login from %s", client_address())
-    response = redirect(_safe_next(request.form.get("next")), code=303)
+    log.info("login from %s", escape(client_address()))
+    response = redirect(safe_next(request.form.get("next")), code=303)
     response.headers["X-Login-Result"] = "ok"
     return response
 
 
 def _logout_view():
-    """``/logout``: forget the session, back to the login page."""
+    """``POST /logout``: revoke the session server-side (every worker and instance
+    sharing ``RATELIMIT_STORAGE_URI``), clear the cookie, back to the login page.
+
+    Only POST (``GET`` is 405), and like every POST it passes ``cross_site_refusal``
+    first, so another site or a URL in a model reply cannot sign the user out.
+    """
+    settings = _settings()
+    sid = session.get("sid")
+    limits: ChatLimits | None = current_app.extensions.get("chat_limits")
+    if isinstance(sid, str) and limits is not None:
+        end = sessions.expires_at(session, settings.session_max_age)
+        left = settings.session_max_age if end is None else end - time.time()
+        sessions.revoke(limits.storage, sid, left)
+        log.info("logout from %s", escape(client_address()))
     session.clear()
-    return redirect(LOGIN_PATH if _settings().access_codes else "/", code=303)
+    return redirect(LOGIN_PATH if settings.access_codes else "/", code=303)
+
+
+def _login_key() -> str:
+    """The login limit's key: the client address, escaped (flask-limiter writes the key
+    into its "ratelimit … exceeded" log line; escaping is one-to-one, so addresses
+    still count apart)."""
+    return escape(client_address())
+
+
+def _logout_get() -> Response:
+    """``GET``/``HEAD /logout``: 405 (RFC 9110 §15.5.6, ``Allow: POST``), session untouched.
+
+    A browser sends this GET for an image or link in a model reply
+    (``![x](/logout)``); it must not sign the user out. (Without this rule Dash's
+    catch-all page route would answer it.)
+    """
+    return Response("Log out with POST /logout.\n", status=405, headers={"Allow": "POST"}, mimetype="text/plain")
 
 
 def _login_locked(limit) -> Response:
     """flask-limiter ``on_breach`` for logins: back to the form with a lockout message."""
     wait = max(1, int(limit.reset_at - time.time() + 0.999))
-    log.warning("login locked for %s (%d s)", client_address(), wait)
+    log.warning("login locked for %s (%d s)", escape(client_address()), wait)
     session["login_error"] = "locked"
     session["login_retry"] = wait
     response = redirect(LOGIN_PATH, code=303)
@@ -313,8 +405,11 @@ def install(server: Flask, settings, dash_app=None) -> None:
     ``dash_app`` (a ``dash.Dash``) supplies the CSP hashes of its inline scripts.
     """
     if settings.trusted_proxies:
+        # X-Forwarded-For and -Proto only; -Host/-Port (which the same-origin check
+        # and redirects would believe) only when the operator says the proxy sets them.
         n = settings.trusted_proxies
-        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+        m = n if settings.trusted_proxy_host else 0
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=m, x_port=m)  # type: ignore[method-assign]
     if settings.secret_key and settings.secret_key.get_secret_value().strip():
         server.secret_key = settings.secret_key.get_secret_value()
     server.session_interface = _SessionInterface()
@@ -324,20 +419,23 @@ def install(server: Flask, settings, dash_app=None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.session_max_age),
+        SESSION_REFRESH_EACH_REQUEST=False,  # the lifetime is absolute: no sliding re-issue
         CHAT_DASH_APP=dash_app,
     )
+    hygiene.install(server, dash_app)  # 4xx + one warning line for malformed requests
     # Our guard runs first; flask-limiter's own hook (login limit) after it.
     server.before_request(check_request)
     limits = ChatLimits(server, settings)
 
     login = limits.limiter.limit(
         settings.login_rate_limit or "1000000 per second",
-        key_func=client_address,
+        key_func=_login_key,
         deduct_when=lambda response: response.headers.get("X-Login-Result") != "ok",
         on_breach=_login_locked,
     )(_login_view)
     server.add_url_rule(LOGIN_PATH, "chat_login", login, methods=["POST"])
-    server.add_url_rule(LOGOUT_PATH, "chat_logout", _logout_view, methods=["GET", "POST"])
+    server.add_url_rule(LOGOUT_PATH, "chat_logout", _logout_view, methods=["POST"])
+    server.add_url_rule(LOGOUT_PATH, "chat_logout_get", _logout_get, methods=["GET"])  # 405, see _logout_get
     server.after_request(security_headers)
 
     @server.errorhandler(413)

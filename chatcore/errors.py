@@ -5,7 +5,9 @@ Every failure the browser sees is a ``ChatError``: an HTTP-like ``status``, a st
 ``retry_after`` seconds. Raw upstream JSON and exception text never reach the page,
 because they may echo request data; only the upstream error *message* for 400/422
 (which describes the request, e.g. "context length exceeded") is passed on, after
-redacting anything shaped like an API key.
+redacting the configured keys, anything shaped like an API key and ``Bearer`` tokens,
+and only then cut to ``DETAIL_CHARS`` characters (cutting first could split a key so
+that neither its value nor the key pattern matches the part left).
 """
 
 from __future__ import annotations
@@ -17,15 +19,25 @@ from dataclasses import asdict, dataclass
 import openai
 
 from .i18n import AFTER_SECONDS, normalize_locale, text
+from .netguard import blocked_cause
 
 _KEY_PATTERN = re.compile(r"\b(sk|rk|pk)-[A-Za-z0-9_\-]{8,}")
+# RFC 6750 §2.1 b64token (plus "=" padding), after the auth scheme "Bearer" (RFC 9110
+# §11.4 credentials; the scheme is case-insensitive).
+_BEARER_PATTERN = re.compile(r"\b(Bearer)(\s+)[A-Za-z0-9\-._~+/]+=*", re.IGNORECASE)
+DETAIL_CHARS = 300  # longest upstream error message passed on (after redaction)
 
 
 def redact(value: str, *secrets: str | None) -> str:
-    """Replace each given secret and anything shaped like an API key with ``***``."""
-    for secret in secrets:
-        if secret:
-            value = value.replace(secret, "***")
+    """``value`` with each given secret, every ``Bearer <token>`` token and anything
+    shaped like an API key (``sk-``/``rk-``/``pk-`` and 8+ characters) replaced by ``***``.
+
+    Secrets are replaced longest first, so a secret that contains another is replaced
+    whole. Redact the whole text before cutting it (see ``DETAIL_CHARS``).
+    """
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        value = value.replace(secret, "***")
+    value = _BEARER_PATTERN.sub(r"\1\2***", value)
     return _KEY_PATTERN.sub("***", value)
 
 
@@ -72,14 +84,16 @@ def _retry_after(response: object) -> float | None:
 
 
 def _upstream_detail(exc: openai.APIStatusError, *secrets: str | None) -> str:
-    """The upstream's own error message (OpenAI error body ``{"error": {"message"}}``), redacted."""
+    """The upstream's own error message (OpenAI error body ``{"error": {"message"}}``),
+    redacted (``redact`` with ``secrets``), then cut to ``DETAIL_CHARS`` characters;
+    ``"HTTP <status>"`` when there is none."""
     body = exc.body
     message = ""
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict):
             message = str(inner.get("message") or "")
-    return redact(message[:300], *secrets) or f"HTTP {exc.status_code}"
+    return redact(message, *secrets)[:DETAIL_CHARS] or f"HTTP {exc.status_code}"
 
 
 def map_exception(exc: BaseException, locale: str | None = None, *secrets: str | None) -> ChatError:
@@ -89,11 +103,16 @@ def map_exception(exc: BaseException, locale: str | None = None, *secrets: str |
     AuthenticationError→401 auth, PermissionDeniedError→403, NotFoundError→404,
     RateLimitError→429 (with Retry-After), other 4xx→bad_request, 5xx→upstream_error
     (502 when the upstream gave no status), APITimeoutError→504 timeout,
-    APIConnectionError→502 connection, anything else→500 internal.
+    APIConnectionError→502 connection, anything else→500 internal. A connection the
+    ``chatcore.netguard`` backend refused (a user base URL whose host now resolves to
+    an internal address) → 400 base_url_blocked.
     """
     if isinstance(exc, ChatError):
         return exc
     loc = normalize_locale(locale)
+    blocked = blocked_cause(exc)
+    if blocked is not None:
+        return ChatError.make(400, "base_url_blocked", loc, host=blocked.host)
     if isinstance(exc, openai.APITimeoutError):
         return ChatError.make(504, "timeout", loc)
     if isinstance(exc, openai.APIConnectionError):

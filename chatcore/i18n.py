@@ -58,6 +58,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "en-US": "The request is too large (limit {limit} bytes).",
         "zh-CN": "请求过大（上限 {limit} 字节）。",
     },
+    # --- user base URLs (chatcore.netguard) and the model list ---
+    "base_url_blocked": {
+        "en-US": "This base URL is not allowed: {host} is a loopback, private or otherwise internal address. "
+        "The operator can allow the host with USER_BASE_URL_ALLOWLIST.",
+        "zh-CN": "不允许使用此 Base URL：{host} 是回环、内网或其他内部地址。服务器管理员可在 USER_BASE_URL_ALLOWLIST 中放行该主机。",
+    },
+    "base_url_unresolved": {
+        "en-US": "The host of this base URL ({host}) could not be resolved. Check the base URL.",
+        "zh-CN": "无法解析此 Base URL 的主机名（{host}），请检查 Base URL。",
+    },
+    "models_rate_limited": {
+        "en-US": "The model list was requested too often. Try again in {seconds} s.",
+        "zh-CN": "获取模型列表过于频繁，请 {seconds} 秒后重试。",
+    },
     # --- access control and limits (chatcore.access, chatcore.limits) ---
     "login_required": {
         "en-US": "Your session has expired or you are not signed in. Sign in again.",
@@ -74,6 +88,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "too_many_streams": {
         "en-US": "Too many replies are being generated at once (limit {limit}). Wait for one to finish, then try again.",
         "zh-CN": "同时生成的回复过多（上限 {limit} 个）。请等待其中一个完成后重试。",
+    },
+    # --- slow request bodies (chatcore.slow_clients) ---
+    "request_timeout": {
+        "en-US": "The request did not arrive in time ({seconds} s without data). Check the connection and try again.",
+        "zh-CN": "请求未能及时送达（{seconds} 秒内没有收到数据）。请检查网络连接后重试。",
+    },
+    "too_many_uploads": {
+        "en-US": "Too many requests are being uploaded from your address at once. Try again in {seconds} s.",
+        "zh-CN": "你的地址同时上传的请求过多，请 {seconds} 秒后重试。",
     },
     "internal": {
         "en-US": "Something went wrong on the server. Try again.",

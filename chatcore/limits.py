@@ -13,6 +13,8 @@ Two kinds of limit, each per browser session and per client address:
   closes the response (normal end, error or client disconnect). A counter that a
   killed worker never decremented expires after ``SLOT_EXPIRY`` seconds.
 
+``GET /api/models`` has its own rate per client address (``MODELS_RATE_LIMIT``).
+
 Refusals are ``ChatError`` 429 with ``retry_after`` (the route turns them into JSON
 with a ``Retry-After`` header, RFC 9110 §10.2.3).
 """
@@ -91,6 +93,7 @@ class ChatLimits:
         self.session_rates: list[RateLimitItem] = parse_many(settings.chat_rate_limit_session) if settings.chat_rate_limit_session else []
         self.address_rates: list[RateLimitItem] = parse_many(settings.chat_rate_limit_address) if settings.chat_rate_limit_address else []
         self.max_session_streams = settings.max_streams_per_session
+        self.models_rates: list[RateLimitItem] = parse_many(settings.models_rate_limit) if settings.models_rate_limit else []
         self.max_address_streams = settings.max_streams_per_address
         server.extensions[EXTENSION] = self
 
@@ -128,6 +131,20 @@ class ChatLimits:
                 stats = strategy.get_window_stats(item, "chat", scope, ident)
                 wait = max(1, math.ceil(stats.reset_time - time.time()))
                 raise ChatError.make(429, "too_many_requests", locale, retry_after=wait, seconds=wait)
+
+    def check_models_rate(self, locale: str) -> None:
+        """Count one ``GET /api/models`` against ``MODELS_RATE_LIMIT`` for the client address.
+
+        Raises:
+            ChatError: 429 ``models_rate_limited`` with ``retry_after`` seconds.
+        """
+        strategy = self.limiter.limiter
+        address = client_address()
+        for item in self.models_rates:
+            if not strategy.hit(item, "models", "address", address):
+                stats = strategy.get_window_stats(item, "models", "address", address)
+                wait = max(1, math.ceil(stats.reset_time - time.time()))
+                raise ChatError.make(429, "models_rate_limited", locale, retry_after=wait, seconds=wait)
 
     def acquire_stream(self, locale: str) -> StreamSlot:
         """Take one concurrent-stream slot for the session and the address.

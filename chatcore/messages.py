@@ -14,6 +14,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 Role = Literal["system", "user", "assistant"]
 
+# A model name as the OpenAI-compatible APIs spell them (``gpt-4o-mini``,
+# ``deepseek/deepseek-r1:free``, ``qwen2.5:7b``); one definition for requests and storage.
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9._:/@+\-]+$"
+MODEL_NAME_MAX = 200
+
+# Inclusive ranges of the sampling parameters, from the OpenAI Chat Completions
+# reference (https://platform.openai.com/docs/api-reference/chat/create).
+PARAM_RANGES: dict[str, tuple[float, float]] = {
+    "temperature": (0, 2),
+    "top_p": (0, 1),
+    "presence_penalty": (-2, 2),
+    "frequency_penalty": (-2, 2),
+    "max_tokens": (1, 1_000_000),
+}
+
 
 class Message(TypedDict):
     """One chat message, the OpenAI shape, stored as-is in the browser."""
@@ -42,21 +57,25 @@ class ChatRequest(BaseModel):
     """Body of ``POST /api/chat/stream``.
 
     ``messages`` is the conversation so far, oldest first, ending with the user's
-    newest message; the system prompt travels separately in ``system_prompt``
-    (``None`` = the server default). Optional sampling parameters are forwarded to
-    the upstream only when set.
+    newest message; the user's system prompt travels separately in ``system_prompt``
+    (combined with the operator's by ``prepare_messages``). Optional sampling
+    parameters are forwarded to the upstream only when set.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     messages: list[ChatMessage] = Field(min_length=1)
-    model: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:/@+\-]+$")
+    model: str | None = Field(default=None, min_length=1, max_length=MODEL_NAME_MAX, pattern=MODEL_NAME_PATTERN)
     system_prompt: str | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    temperature: float | None = Field(default=None, ge=PARAM_RANGES["temperature"][0], le=PARAM_RANGES["temperature"][1])
+    top_p: float | None = Field(default=None, ge=PARAM_RANGES["top_p"][0], le=PARAM_RANGES["top_p"][1])
+    presence_penalty: float | None = Field(
+        default=None, ge=PARAM_RANGES["presence_penalty"][0], le=PARAM_RANGES["presence_penalty"][1]
+    )
+    frequency_penalty: float | None = Field(
+        default=None, ge=PARAM_RANGES["frequency_penalty"][0], le=PARAM_RANGES["frequency_penalty"][1]
+    )
+    max_tokens: int | None = Field(default=None, ge=PARAM_RANGES["max_tokens"][0], le=PARAM_RANGES["max_tokens"][1])
     api_key: str | None = Field(default=None, max_length=500)
     base_url: str | None = Field(default=None, max_length=500)
     locale: str | None = Field(default=None, max_length=20)
@@ -135,6 +154,38 @@ def build_messages(
     if continue_reply:
         out.append({"role": "user", "content": CONTINUE_INSTRUCTION})
     return out
+
+
+def prepare_messages(
+    operator_prompt: str | None,
+    user_prompt: str | None,
+    history: list[ChatMessage] | list[Message],
+    *,
+    editable: bool = False,
+) -> list[Message]:
+    """The ``messages`` array sent upstream, with the system prompts resolved.
+
+    Default (``SYSTEM_PROMPT_EDITABLE=false``): the operator's ``SYSTEM_PROMPT`` always
+    comes first and the page cannot remove it. The user's per-conversation
+    ``user_prompt`` and the content of any ``system`` message in ``history`` (from
+    the page, so the user's too) follow it in the *same* single system message, joined
+    with a blank line (some chat templates reject a second system message); empty
+    parts are left out, and there is no system message when all are empty. The other
+    messages follow in their order.
+
+    ``editable=True``: the behaviour before this rule: ``user_prompt`` (``None`` = the
+    operator's) replaces the operator's prompt and ``history`` is kept as it is
+    (see ``build_messages``).
+
+    Returns new dicts; the input is not mutated.
+    """
+    if editable:
+        return build_messages(operator_prompt if user_prompt is None else user_prompt, history)
+    rest = build_messages(None, history)
+    parts = [operator_prompt, user_prompt] + [m["content"] for m in rest if m["role"] == "system"]
+    system = "\n\n".join(part for part in parts if part and part.strip())
+    out: list[Message] = [{"role": "system", "content": system}] if system else []
+    return out + [m for m in rest if m["role"] != "system"]
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -31,13 +31,14 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import ValidationError
 
 from .access import error_response, request_locale
-from .client import ClientOptions, get_client, list_models, stream_chat
+from .client import MODEL_LISTS, ClientOptions, get_client, is_chat_model, list_models, stream_chat
 from .errors import ChatError, map_exception
 from .i18n import normalize_locale
 from .limits import get_limits
 from . import disconnect
 from .context import trim_messages
-from .messages import CONTINUE_INSTRUCTION, ChatRequest, Limits, build_messages, describe_validation_error
+from .messages import CONTINUE_INSTRUCTION, ChatRequest, Limits, describe_validation_error, prepare_messages
+from .netguard import BlockedHost, NetGuard
 from .sse import HEADERS, encode_event
 
 log = logging.getLogger("chatcore.stream")
@@ -50,13 +51,24 @@ def _settings():
     return current_app.config["CHAT_SETTINGS"]
 
 
+def user_guard(settings) -> NetGuard:
+    """The SSRF guard for user base URLs, allowing ``USER_BASE_URL_ALLOWLIST``."""
+    return NetGuard.from_names(settings.user_base_url_allowlist)
+
+
 def client_options(settings, base_url: str | None = None) -> ClientOptions:
-    """Client options from settings; the proxy only in ``local`` mode."""
+    """Client options from settings; the proxy only in ``local`` mode.
+
+    ``base_url`` is a *user's* base URL (``None`` = the operator's
+    ``OPENAI_BASE_URL``); its client gets the ``user_guard`` (connect-time address
+    check, no redirects).
+    """
     return ClientOptions(
         base_url=base_url or settings.openai_base_url,
         proxy=settings.local_proxy if settings.use_local_proxy else None,
         timeout=settings.request_timeout,
         max_retries=settings.max_retries,
+        guard=user_guard(settings) if base_url else None,
     )
 
 
@@ -65,10 +77,12 @@ def resolve_credentials(settings, req_key: str | None, req_base_url: str | None,
 
     A user key is used when given and allowed. A user base URL is accepted only when
     the operator enabled it, and then only with the user's own key: the server key
-    is never sent to a user-supplied URL.
+    is never sent to a user-supplied URL. Its host must not be internal
+    (``chatcore.netguard``; ``USER_BASE_URL_ALLOWLIST`` names exceptions).
 
     Raises:
-        ChatError: 400 ``invalid_request`` or 503 ``no_api_key``.
+        ChatError: 400 ``invalid_request``, ``base_url_blocked`` or
+            ``base_url_unresolved``, or 503 ``no_api_key``.
     """
     user_key = (req_key or "").strip() or None
     base_url = (req_base_url or "").strip().rstrip("/") or None
@@ -81,12 +95,26 @@ def resolve_credentials(settings, req_key: str | None, req_base_url: str | None,
             raise ChatError.make(400, "invalid_request", locale, detail="base_url must start with http:// or https://")
         if not user_key:
             raise ChatError.make(400, "invalid_request", locale, detail="a custom base URL needs your own API key")
+        try:
+            user_guard(settings).check_url(base_url)
+        except BlockedHost as exc:
+            if exc.reason == "invalid":
+                raise ChatError.make(400, "invalid_request", locale, detail="base_url is not a valid URL") from None
+            code = "base_url_unresolved" if exc.reason == "unresolvable" else "base_url_blocked"
+            log.info("user base URL refused (%s %s)", exc.reason, exc.category or "")
+            raise ChatError.make(400, code, locale, host=exc.host[:100]) from None
         return user_key, base_url
     if user_key:
         return user_key, None
     if settings.has_server_key:
         return settings.openai_api_key.get_secret_value(), None
     raise ChatError.make(503, "no_api_key", locale)
+
+
+def configured_secrets(settings) -> tuple[str, ...]:
+    """Every key configured on this server (today the server's ``OPENAI_API_KEY``), to be
+    redacted from upstream error text whichever key a request used."""
+    return (settings.openai_api_key.get_secret_value(),) if settings.has_server_key else ()
 
 
 def parse_request(locale: str) -> ChatRequest:
@@ -123,10 +151,14 @@ def chat_stream() -> Response:
         return error_response(error)
 
     model = chat_request.model or settings.openai_model
-    system_prompt = settings.system_prompt if chat_request.system_prompt is None else chat_request.system_prompt
     context_window = settings.context_window(model)
+    # the operator's SYSTEM_PROMPT first, the user's after it (SYSTEM_PROMPT_EDITABLE: replaced)
+    upstream_messages = prepare_messages(
+        settings.system_prompt, chat_request.system_prompt, chat_request.messages,
+        editable=settings.system_prompt_editable,
+    )
     trimmed = trim_messages(
-        build_messages(system_prompt, chat_request.messages),
+        upstream_messages,
         context_window=context_window,
         reserve_tokens=chat_request.max_tokens or settings.context_reserve_tokens,
     )
@@ -150,6 +182,7 @@ def chat_stream() -> Response:
     events = stream_chat(
         client, api_key=api_key, model=model, messages=messages, params=chat_request.sampling_params(), locale=locale,
         on_open=lambda response: disconnect.watcher.set_upstream(watch, response),
+        redact_secrets=configured_secrets(settings),
     )
 
     def generate():
@@ -196,19 +229,45 @@ def chat_stream() -> Response:
     return response
 
 
+def upstream_models(settings) -> list[str] | None:
+    """The chat models of the operator's endpoint (``GET /models`` with the server
+    key), cached ``MODEL_LISTS.ttl`` seconds per base URL and key; ``None`` when the
+    list failed (logged once per failed fetch, without the key) or there is no key."""
+    if not settings.has_server_key:
+        return None
+    api_key = settings.openai_api_key.get_secret_value()
+
+    def fetch() -> list[str] | None:
+        try:
+            names = list_models(get_client(client_options(settings)), api_key)
+        except Exception as exc:  # noqa: BLE001 - the list is optional
+            code = map_exception(exc).code if not isinstance(exc, ValueError) else "bad_shape"
+            log.warning("models list unavailable (%s); offering the configured models", code)
+            return None
+        return [name for name in names if is_chat_model(name)]
+
+    return MODEL_LISTS.get(settings.openai_base_url, api_key, fetch)
+
+
 @bp.get("/api/models")
 def models() -> Response:
-    """``{"models": [...]}``: configured models, plus the endpoint's ``GET /models`` when it answers."""
+    """``{"models": [str], "default": str}``: the configured models (``OPENAI_MODEL``,
+    ``OPENAI_MODELS``), then the endpoint's chat models (``upstream_models``).
+
+    Limited per client address (``MODELS_RATE_LIMIT``): 429 ``models_rate_limited``
+    with ``Retry-After``.
+    """
     settings = _settings()
-    names = list(settings.models)
-    if settings.has_server_key:
+    limits = get_limits()
+    if limits is not None:
         try:
-            client = get_client(client_options(settings))
-            for name in list_models(client, settings.openai_api_key.get_secret_value()):
-                if name not in names:
-                    names.append(name)
-        except Exception as exc:  # noqa: BLE001 - the list is optional
-            log.info("models list unavailable: %s", map_exception(exc).code)
+            limits.check_models_rate(request_locale())
+        except ChatError as error:
+            return error_response(error)
+    names = list(settings.models)
+    for name in upstream_models(settings) or ():
+        if name not in names:
+            names.append(name)
     return jsonify({"models": names, "default": settings.openai_model})
 
 

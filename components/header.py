@@ -1,5 +1,5 @@
 """The top bar: sidebar toggle (phones), app title, current model, then Settings,
-theme, language, Clear (with confirm) and Export."""
+theme, language, Clear (with confirm), Export and (with access codes) Log out."""
 
 from __future__ import annotations
 
@@ -10,8 +10,31 @@ from . import ids
 from .texts import t
 
 
-def render(model: str, locale: str = "en-US"):
-    """The header region."""
+def _logout_form(locale: str):
+    """A native ``POST /logout`` form with one submit button: no JavaScript, and a POST
+    so the same-origin check applies (``chatcore.access``; ``GET /logout`` is 405)."""
+    label = t("logout", locale)
+    return html.Form(
+        action="/logout",
+        method="POST",
+        className="chat-logout-form",
+        style={"display": "inline-block", "margin": 0},
+        children=html.Button(
+            [fac.AntdIcon(icon="antd-logout"), html.Span(label, style={"marginLeft": 6})],
+            id=ids.LOGOUT_BUTTON,
+            type="submit",
+            title=label,
+            className="chat-logout-button",
+            style={
+                "background": "none", "border": 0, "cursor": "pointer", "padding": "4px 8px",
+                "fontFamily": "inherit", "fontSize": 14, "lineHeight": "22px", "color": "inherit", "borderRadius": 6,
+            },
+        ),
+    )
+
+
+def render(model: str, locale: str = "en-US", show_logout: bool = False):
+    """The header region; ``show_logout`` (True when ``ACCESS_CODES`` is set) adds the Log out button."""
     return html.Header(
         className="chat-header",
         children=[
@@ -71,7 +94,9 @@ def render(model: str, locale: str = "en-US"):
                         icon=fac.AntdIcon(icon="antd-download"),
                         className="chat-header-text-button",
                     ),
-                ],
+                ]
+                # end the session (server-side revocation), only when logins exist
+                + ([_logout_form(locale)] if show_logout else []),
                 size="small",
             ),
         ],

@@ -14,6 +14,7 @@ HEADER_MODEL = "header-model-tag"
 CLEAR_BUTTON = "chat-clear-button"
 CLEAR_CONFIRM = "chat-clear-confirm"
 EXPORT_BUTTON = "chat-export-button"
+LOGOUT_BUTTON = "chat-logout-button"  # submits a native POST /logout form (only with ACCESS_CODES)
 
 # messages
 SCROLL = "chat-scroll"

@@ -6,11 +6,15 @@ import feffery_antd_components as fac
 import feffery_utils_components as fuc
 from dash import dcc, html
 
+from chatcore.schema import committed_schema
+
 from . import composer, header, ids, messages, sidebar
 from . import settings as settings_drawer
 from .texts import UI_TEXTS, pick_locale
 
 LOCALE_COOKIE = "chat_locale"
+# the committed JSON Schema (tests/test_schema.py keeps it equal to the pydantic models)
+PAGE_SCHEMA = committed_schema()
 
 
 def request_locale() -> str:
@@ -36,11 +40,16 @@ def public_config(settings, locale: str = "en-US") -> dict:
         # one definition of how Markdown renders (no raw HTML, the link filter) for
         # the streaming reply and the stored messages drawn by assets/chat.js
         "markdown_props": messages.MARKDOWN_PROPS,
+        # what every value from outside (restore, browser storage, /api/models, server
+        # events) is coerced against before it is stored or drawn (chatcore/schema.py)
+        "schema": PAGE_SCHEMA,
         "models_url": "/api/models",
         "has_server_key": settings.has_server_key,
         "allow_user_api_key": settings.allow_user_api_key,
         "allow_user_base_url": settings.allow_user_base_url,
-        "system_prompt": settings.system_prompt,
+        # the operator's SYSTEM_PROMPT stays on the server unless SYSTEM_PROMPT_EDITABLE
+        "system_prompt": settings.system_prompt if settings.system_prompt_editable else "",
+        "system_prompt_editable": settings.system_prompt_editable,
         "prices": {name: price.model_dump() for name, price in settings.model_prices.items()},
         "locale": locale,
         "locale_cookie": LOCALE_COOKIE,
@@ -76,7 +85,7 @@ def render(settings, locale: str | None = None):
                 html.Div(
                     className="chat-main",
                     children=[
-                        header.render(settings.openai_model, locale),
+                        header.render(settings.openai_model, locale, show_logout=bool(settings.access_codes)),
                         messages.render(settings.has_server_key, locale),
                         composer.render(settings.max_message_chars, locale),
                     ],

@@ -235,6 +235,7 @@ def test_markdown_export_callback_records_model_and_system_prompt(make_client):
         request = {"title": "T", "model": "m-1", "system_prompt": "be terse", "messages": [msg("user", "hi"), {"role": "x"}]}
         result = export_markdown(request)
         assert "- Model: m-1" in result["content"] and "be terse" in result["content"]
-        # no model / prompt in the request: the server's defaults
+        # no model / prompt in the request: the server's model; the operator's prompt
+        # stays on the server (SYSTEM_PROMPT_EDITABLE=false)
         result = export_markdown({"messages": [msg("user", "hi")]})
-        assert "- Model: server-model" in result["content"] and "server prompt" in result["content"]
+        assert "- Model: server-model" in result["content"] and "server prompt" not in result["content"]

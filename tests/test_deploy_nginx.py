@@ -272,3 +272,69 @@ def test_stop_through_nginx_closes_upstream_even_while_silent(fresh_upstream, ng
     closed = fresh_upstream.wait_closed(1, timeout=5)
     assert closed and closed[0]["reason"] == "client_disconnected"
     assert closed[0]["t_closed"] - closed_at < 3  # not the upstream's 20 s
+
+
+
+def test_http_site_sheds_slow_uploads(nginx_http, gunicorn_app):
+    """Slow request bodies through http.conf (the directives are the same in https.conf):
+    stalled login bodies stay in nginx (request buffering: the app never sees them),
+    stalled chat requests go on to the app (no buffering on the stream), the 65th request
+    in progress from one address gets 429 at once (limit_conn 64), and every stalled body
+    ends after about 10 s (client_body_timeout, or the app's REQUEST_BODY_TIMEOUT)."""
+    import selectors
+    import socket
+
+    for name in ("http.conf", "https.conf"):
+        text = (SITES / name).read_text()
+        for directive in ("limit_conn_zone $binary_remote_addr zone=dash_chat_addr:10m;", "client_body_timeout 10s;",
+                          "limit_conn dash_chat_addr 64;", "limit_conn_status 429;", "proxy_request_buffering on;",
+                          "location = /api/chat/stream {"):
+            assert directive in text, (name, directive)
+    port = int(nginx_http.rsplit(":", 1)[1])
+
+    def stalled(path: str) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {DOMAIN}\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: 100000\r\n\r\n{{\"messages\": [".encode())
+        return sock
+
+    started = time.monotonic()
+    streams = [stalled("/api/chat/stream") for _ in range(3)]
+    logins = [stalled("/login") for _ in range(62)]  # 3 + 61 in progress, then the 65th
+    selector = selectors.DefaultSelector()
+    replies: dict[socket.socket, bytes] = {}
+    first: dict[socket.socket, float] = {}
+    ended: dict[socket.socket, float] = {}
+    for sock in streams + logins:
+        sock.setblocking(False)
+        replies[sock] = b""
+        selector.register(sock, selectors.EVENT_READ)
+    try:
+        while len(ended) < len(replies) and time.monotonic() - started < 16:
+            for key, _ in selector.select(timeout=0.1):
+                try:
+                    chunk = key.fileobj.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    chunk = b""
+                now = time.monotonic() - started
+                replies[key.fileobj] += chunk
+                if chunk:
+                    first.setdefault(key.fileobj, now)
+                else:
+                    ended[key.fileobj] = now
+                    selector.unregister(key.fileobj)
+    finally:
+        selector.close()
+        for sock in replies:
+            sock.close()
+    refused = [sock for sock in replies if replies[sock][9:12] == b"429"]
+    assert refused == [logins[-1]], [replies[sock][:12] for sock in refused]
+    assert first[logins[-1]] < 2
+    for sock in streams + logins[:-1]:
+        assert sock in ended and 9 <= ended[sock] <= 15, (ended.get(sock), replies[sock][:200])
+        assert replies[sock][9:12] in (b"408", b""), replies[sock][:200]  # 408, or closed without a reply
+    log = gunicorn_app.log()
+    assert "POST /login" not in log  # nginx held the stalled bodies; the app never saw them
+    assert "POST /api/chat/stream" in log  # the stream's bodies went on to the app as they came

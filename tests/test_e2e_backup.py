@@ -91,11 +91,10 @@ def test_restore_merges_without_overwriting(page, app_server, fresh_upstream):
     [
         (b"\x89PNG\r\n\x1a\n not json", "not a Dash Chat backup"),
         ("{ this is not json", "not valid JSON"),
-        (json.dumps({"version": 1, "conversations": []}), 'missing "format"'),
-        (json.dumps([{"role": "user", "content": "a list, not a backup"}]), 'missing "format"'),
-        (json.dumps({"format": "dash-chat-backup", "version": 9, "conversations": []}), "unsupported version"),
-        (backup_doc([{"id": "ok", "messages": [{"role": "user", "content": "fine"}]},
-                     {"id": "bad", "messages": [{"role": "wizard", "content": 5}]}]), "message 0"),
+        (json.dumps({"version": 1, "conversations": []}), 'no "format"'),
+        (json.dumps([{"role": "user", "content": "a list, not a backup"}]), 'no "format"'),
+        (json.dumps({"format": "dash-chat-backup", "version": 9, "conversations": []}), "unsupported version 9"),
+        (json.dumps({"format": "dash-chat-backup", "version": 1, "conversations": {"id": "x"}}), "no list of conversations"),
     ],
 )
 def test_malformed_or_foreign_file_changes_nothing(page, app_server, fresh_upstream, body, reason):
@@ -110,3 +109,23 @@ def test_malformed_or_foreign_file_changes_nothing(page, app_server, fresh_upstr
     expect(notice).to_contain_text(reason)
     assert history(page) == before
     expect(page.locator(".chat-conv-item")).to_have_count(1)
+
+
+def test_invalid_values_are_dropped_and_counted(page, app_server, fresh_upstream):
+    """A backup with some invalid values imports the rest: a message of an unknown role
+    is skipped, a conversation left with no message is not added, and the result says
+    how many values were dropped."""
+    open_chat(page, app_server.url)
+    send(page, "keep me")
+    before = history(page)["conversations"]
+    upload(page, "partly-bad.json", backup_doc([
+        {"id": "ok", "title": 42, "messages": [{"role": "user", "content": "fine"}, {"role": "user", "content": {"x": 1}}]},
+        {"id": "bad", "messages": [{"role": "wizard", "content": 5}]},
+    ]))
+    notice = page.locator(".ant-message-notice").last
+    expect(notice).to_contain_text("Imported 1 conversation(s); 0 already present. 3 field(s) with invalid values were dropped.")
+    conversations = {c["id"]: c for c in history(page)["conversations"]}
+    assert set(conversations) == {before[0]["id"], "ok"}
+    assert conversations[before[0]["id"]] == before[0]
+    assert [m["content"] for m in conversations["ok"]["messages"]] == ["fine"]
+    assert conversations["ok"]["title"] == ""

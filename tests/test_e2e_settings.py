@@ -20,8 +20,9 @@ USER_KEY = "sk-user-own-key-5f2a9c"
 
 @pytest.fixture(scope="module")
 def settings_app(upstream):
-    """The app with user base URLs allowed (ALLOW_USER_BASE_URL=true)."""
-    app = AppProcess(app_env(upstream, ALLOW_USER_BASE_URL="true"))
+    """The app with user base URLs allowed (ALLOW_USER_BASE_URL=true); the test
+    upstreams listen on 127.0.0.1, which the SSRF guard refuses unless allowlisted."""
+    app = AppProcess(app_env(upstream, ALLOW_USER_BASE_URL="true", USER_BASE_URL_ALLOWLIST="127.0.0.1"))
     yield app
     app.stop()
 

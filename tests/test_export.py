@@ -100,7 +100,9 @@ def test_export_callback_renders_the_requested_conversation(fresh_upstream):
     from callbacks.header import export_markdown
     from tests.conftest import make_settings
 
-    app = create_app(make_settings(fresh_upstream, system_prompt="SYS"))
+    # SYSTEM_PROMPT_EDITABLE: the operator's prompt is the page's default and is recorded
+    # (by default it never leaves the server: tests/test_system_prompt.py)
+    app = create_app(make_settings(fresh_upstream, system_prompt="SYS", system_prompt_editable=True))
     request = {"title": "标题", "model": "test-model-2", "messages": TRICKY_MESSAGES + [{"role": "tool", "content": "dropped"}]}
     with app.server.app_context():
         result = export_markdown(request)

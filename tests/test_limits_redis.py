@@ -51,7 +51,9 @@ def redis_url():
     proc.wait(10)
 
 
-def _gunicorn(upstream, storage_uri: str) -> AppProcess:
+def _gunicorn(upstream, storage_uri: str, **extra: str) -> AppProcess:
+    """Two gthread workers (one connection each) sharing ``storage_uri``; ``extra``
+    adds or overrides environment variables (tests/test_sessions.py uses it)."""
     port = free_port()
     env = app_env(
         upstream,
@@ -69,6 +71,7 @@ def _gunicorn(upstream, storage_uri: str) -> AppProcess:
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_GRACEFUL_TIMEOUT="1",
     )
+    env.update(extra)
     command = [sys.executable, "-m", "gunicorn", "chat_app:server", "--access-logformat", "PID=%(p)s %(U)s %(s)s"]
     return AppProcess(env, command=command, port=port)
 

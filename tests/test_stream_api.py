@@ -89,7 +89,9 @@ def test_success_headers_events_and_multi_turn(make_client, fresh_upstream):
 
 
 def test_request_system_prompt_and_model_override(make_client, fresh_upstream):
-    client = make_client(system_prompt=SYSTEM_PROMPT)
+    # SYSTEM_PROMPT_EDITABLE: the request's prompt replaces the operator's (by default it
+    # is appended after it: tests/test_system_prompt.py)
+    client = make_client(system_prompt=SYSTEM_PROMPT, system_prompt_editable=True)
     # an explicit empty system prompt means "none"; the model can be chosen per request
     response = client.post("/api/chat/stream", json=body("hi", system_prompt="", model="test-model-2"))
     events = parse_events(response.get_data())

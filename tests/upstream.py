@@ -36,7 +36,9 @@ Endpoints (paths are accepted with or without the ``/v1`` prefix)
 
 ``GET /v1/models`` (and ``GET /v1/models/{id}``)
     ``{"object": "list", "data": [{"id", "object": "model", "created",
-    "owned_by": "test"}, ...]}``.
+    "owned_by": "test"}, ...]}``, or what :meth:`UpstreamServer.script_models`
+    set: raw ``data`` entries (any JSON, e.g. ``{"id": {"type": "X"}}``) or an
+    error status.  :attr:`UpstreamServer.models_requests` counts the list requests.
 
 Errors use the OpenAI error shape ``{"error": {"message", "type", "param",
 "code"}}`` with ``Content-Type: application/json``.  If the server was created
@@ -145,7 +147,7 @@ DIRECTIVES = (
 )
 
 _REASONS = {
-    200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+    200: "OK", 302: "Found", 307: "Temporary Redirect", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
     404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
     409: "Conflict", 413: "Payload Too Large", 431: "Request Header Fields Too Large", 422: "Unprocessable Entity",
     429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
@@ -461,6 +463,9 @@ class UpstreamServer:
         self._open_streams = 0
         self._max_open_streams = 0
         self._generation = 0  # bumped by reset(); older requests record nothing
+        self._model_entries: list[Any] | None = None  # script_models(): raw "data" entries
+        self._models_status = 200
+        self._models_requests = 0
         self._ids = itertools.count(1)
 
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -490,6 +495,21 @@ class UpstreamServer:
         with self._lock:
             self._queue.extend(replies)
         return self
+
+    def script_models(self, entries: list[Any] | None = None, status: int = 200) -> "UpstreamServer":
+        """Make ``GET /v1/models`` answer ``{"object": "list", "data": entries}`` (sent
+        as given; ``None`` = the configured ``models``), or, with ``status`` other than
+        200, that HTTP error.  :meth:`reset` restores the default."""
+        with self._lock:
+            self._model_entries = None if entries is None else list(entries)
+            self._models_status = status
+        return self
+
+    @property
+    def models_requests(self) -> int:
+        """``GET /v1/models`` requests received since start / :meth:`reset`."""
+        with self._lock:
+            return self._models_requests
 
     @property
     def pending_replies(self) -> int:
@@ -532,6 +552,9 @@ class UpstreamServer:
             self._requests.clear()
             self._closed.clear()
             self._max_open_streams = self._open_streams
+            self._model_entries = None
+            self._models_status = 200
+            self._models_requests = 0
 
     def wait_for(self, predicate: Callable[["UpstreamServer"], bool], timeout: float = 5.0) -> bool:
         """Block until ``predicate(self)`` is true (re-checked on every recorded
@@ -769,8 +792,14 @@ class UpstreamServer:
                 return keep_alive
 
         if path == "/models" and method == "GET":
-            await self._send_json(conn, 200, {"object": "list", "data": [self._model_obj(m) for m in self.models]},
-                                  keep_alive=keep_alive)
+            with self._lock:
+                self._models_requests += 1
+                entries, status = self._model_entries, self._models_status
+            if status != 200:
+                await self._send_json(conn, status, _error_body(status), keep_alive=keep_alive)
+                return keep_alive
+            data = entries if entries is not None else [self._model_obj(m) for m in self.models]
+            await self._send_json(conn, 200, {"object": "list", "data": data}, keep_alive=keep_alive)
             return keep_alive
         if path.startswith("/models/") and method == "GET":
             mid = path[len("/models/"):]

@@ -1,0 +1,255 @@
+"""One schema for everything that enters the browser's store: the stored history,
+its conversations and messages, per-conversation settings, the browser's prefs, the
+backup file, the model list and the stream's server events.
+
+Why this exists: Dash renders any ``{"type", "namespace", "props"}`` object placed in
+a children-like prop as a live component, so a restored backup or a tampered
+IndexedDB value whose ``title`` or ``model`` is such a dict would run script
+(``FefferyExecuteJs``, ``FefferyMarkdown.linkTransformFunc``, ``Iframe.srcDoc``).
+Everything that comes from outside the page's own code is therefore checked against
+these models at the edge, and text is drawn as strings only.
+
+The models are pydantic (strict, unknown keys forbidden); ``page_schema()`` emits
+their JSON Schema (draft 2020-12 subset: ``type``, ``properties``, ``required``,
+``additionalProperties``, ``items``, ``anyOf``, ``enum``/``const``, ``$ref``,
+``minimum``/``maximum``, ``minLength``/``maxLength``, ``pattern``). That document is
+committed as ``chatcore/page_schema.json`` (``tests/test_schema.py`` fails when the
+two drift; ``python -m chatcore.schema`` rewrites it) and reaches the page in its
+config, where ``assets/schema_walk.js`` coerces values against it without ``eval``.
+
+Coercion (in the page): a field whose value has the wrong type, is out of range or
+is not a known key is dropped and counted; an object missing a required field (a
+message without ``content``, a conversation without ``id``) is dropped from its list
+and counted; numbers must be finite; nothing is converted from one type to another.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .messages import MODEL_NAME_MAX, MODEL_NAME_PATTERN, PARAM_RANGES, Role
+
+SCHEMA_PATH = Path(__file__).with_name("page_schema.json")
+BACKUP_FORMAT = "dash-chat-backup"
+BACKUP_VERSION = 1
+STORE_VERSION = 1
+
+ID_MAX = 200
+TITLE_MAX = 500
+SECRET_MAX = 500  # an API key or base URL typed by the user
+HISTORY_MAX = 10_000  # the "history" setting: newest messages sent, 0 = all
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+def _range(name: str) -> dict:
+    low, high = PARAM_RANGES[name]
+    return {"ge": low, "le": high}
+
+
+class Usage(BaseModel):
+    """Token usage of one reply (OpenAI ``usage`` object, the counted fields only)."""
+
+    model_config = _STRICT
+    prompt_tokens: int | None = Field(default=None, ge=0)
+    completion_tokens: int | None = Field(default=None, ge=0)
+    total_tokens: int | None = Field(default=None, ge=0)
+
+
+class ErrorInfo(BaseModel):
+    """A failure shown in the conversation (the stream's ``error`` event, a JSON error body)."""
+
+    model_config = _STRICT
+    status: int = Field(ge=0, le=999)
+    code: str = Field(max_length=100)
+    message: str = Field(max_length=4000)
+    retry_after: float | None = Field(default=None, ge=0)
+
+
+class StoredSettings(BaseModel):
+    """Per-conversation settings (and the browser's defaults); every key optional."""
+
+    model_config = _STRICT
+    model: str | None = Field(default=None, min_length=1, max_length=MODEL_NAME_MAX, pattern=MODEL_NAME_PATTERN)
+    system_prompt: str | None = None
+    temperature: float | None = Field(default=None, **_range("temperature"))
+    top_p: float | None = Field(default=None, **_range("top_p"))
+    presence_penalty: float | None = Field(default=None, **_range("presence_penalty"))
+    frequency_penalty: float | None = Field(default=None, **_range("frequency_penalty"))
+    max_tokens: int | None = Field(default=None, **_range("max_tokens"))
+    history: int | None = Field(default=None, ge=0, le=HISTORY_MAX)
+
+
+class StoredMessage(BaseModel):
+    """One message as the page stores it: the OpenAI ``{role, content}`` plus what the
+    page records about a reply (``finish_reason``, ``usage``, ``model``, TTFT in ms,
+    ``trimmed`` = history messages left out, flags)."""
+
+    model_config = _STRICT
+    id: str | None = Field(default=None, min_length=1, max_length=ID_MAX)  # the page gives one when missing
+    role: Role
+    content: str
+    created_at: float | None = Field(default=None, ge=0)
+    finish_reason: str | None = Field(default=None, max_length=50)
+    usage: Usage | None = None
+    model: str | None = Field(default=None, max_length=MODEL_NAME_MAX)
+    incomplete: bool | None = None
+    stopped: bool | None = None
+    edited: bool | None = None
+    ttft_ms: float | None = Field(default=None, ge=0)
+    trimmed: int | None = Field(default=None, ge=0)
+
+
+class Conversation(BaseModel):
+    """One conversation: ids and times (ms since the epoch), settings, the last error."""
+
+    model_config = _STRICT
+    id: str = Field(min_length=1, max_length=ID_MAX)
+    title: str = Field(default="", max_length=TITLE_MAX)
+    created_at: float | None = Field(default=None, ge=0)
+    updated_at: float | None = Field(default=None, ge=0)
+    settings: StoredSettings = Field(default_factory=StoredSettings)
+    error: ErrorInfo | None = None
+    messages: list[StoredMessage] = Field(default_factory=list)
+
+
+class History(BaseModel):
+    """The history store (``chat-history-store``, kept in IndexedDB)."""
+
+    model_config = _STRICT
+    version: Literal[1] = STORE_VERSION
+    active_id: str | None = Field(default=None, max_length=ID_MAX)
+    conversations: list[Conversation] = Field(default_factory=list)
+
+
+class Prefs(BaseModel):
+    """The browser's own prefs (``chat-prefs-store``, localStorage): default settings,
+    the user's API key and base URL, the theme."""
+
+    model_config = _STRICT
+    defaults: StoredSettings = Field(default_factory=StoredSettings)
+    api_key: str | None = Field(default=None, max_length=SECRET_MAX)
+    base_url: str | None = Field(default=None, max_length=SECRET_MAX)
+    theme: Literal["light", "dark"] | None = None
+
+
+class Backup(BaseModel):
+    """The backup file (``Back up all``), version 1."""
+
+    model_config = _STRICT
+    format: Literal["dash-chat-backup"]
+    version: Literal[1]
+    exported_at: str | None = Field(default=None, max_length=100)
+    conversations: list[Conversation]
+
+
+class ModelList(BaseModel):
+    """``GET /api/models``: model ids for the model select."""
+
+    model_config = _STRICT
+    models: list[str] = Field(default_factory=list)
+    default: str | None = None
+
+
+# --- server events of POST /api/chat/stream (chatcore.stream_api) ------------------
+class MetaEvent(BaseModel):
+    """``meta``: the model used and how many history messages were left out."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    model: str | None = Field(default=None, max_length=MODEL_NAME_MAX)
+    trimmed: int | None = Field(default=None, ge=0)
+    context_window: int | None = Field(default=None, ge=0)
+    prompt_tokens_est: int | None = Field(default=None, ge=0)
+
+
+class DeltaEvent(BaseModel):
+    """``delta``: one piece of the reply's content."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    content: str
+
+
+class FinishEvent(BaseModel):
+    """``finish``: the upstream's ``finish_reason``."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    finish_reason: str | None = Field(default=None, max_length=50)
+
+
+class DoneEvent(BaseModel):
+    """``done``: the last event of a stream that was not aborted."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    finish_reason: str | None = Field(default=None, max_length=50)
+    ttft_ms: float | None = Field(default=None, ge=0)
+    elapsed_ms: float | None = Field(default=None, ge=0)
+
+
+# Name in the page schema → model. The page refers to them by these names.
+PAGE_MODELS: dict[str, type[BaseModel]] = {
+    "History": History,
+    "Conversation": Conversation,
+    "StoredMessage": StoredMessage,
+    "StoredSettings": StoredSettings,
+    "Prefs": Prefs,
+    "Backup": Backup,
+    "ModelList": ModelList,
+    "ErrorInfo": ErrorInfo,
+    "Usage": Usage,
+    "MetaEvent": MetaEvent,
+    "DeltaEvent": DeltaEvent,
+    "FinishEvent": FinishEvent,
+    "DoneEvent": DoneEvent,
+}
+
+# SSE event name → its schema in the page schema (``usage`` and ``error`` reuse models).
+EVENT_SCHEMAS = {
+    "meta": "MetaEvent",
+    "delta": "DeltaEvent",
+    "finish": "FinishEvent",
+    "usage": "Usage",
+    "error": "ErrorInfo",
+    "done": "DoneEvent",
+}
+
+
+def page_schema() -> dict:
+    """The JSON Schema document the page validates against:
+    ``{"$defs": {name: schema}, "events": {sse_event_name: def_name}, "backup_format",
+    "backup_version", "store_version"}``. Server events keep unknown keys out by
+    ignoring them (forward compatible); stored shapes forbid them."""
+    defs: dict[str, dict] = {}
+    for name, model in PAGE_MODELS.items():
+        schema = model.model_json_schema(ref_template="#/$defs/{model}", mode="validation")
+        for sub_name, sub in schema.pop("$defs", {}).items():
+            defs[sub_name] = sub
+        defs[name] = schema
+    # models with extra="ignore" emit no additionalProperties: mark them for the walker
+    for name in ("MetaEvent", "DeltaEvent", "FinishEvent", "DoneEvent"):
+        defs[name]["additionalProperties"] = False
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$defs": {name: defs[name] for name in sorted(defs)},
+        "events": EVENT_SCHEMAS,
+        "backup_format": BACKUP_FORMAT,
+        "backup_version": BACKUP_VERSION,
+        "store_version": STORE_VERSION,
+    }
+
+
+def render_schema() -> str:
+    """``page_schema()`` as the committed file's text (sorted keys, 1-space indent)."""
+    return json.dumps(page_schema(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def committed_schema() -> dict:
+    """The committed ``chatcore/page_schema.json`` (what the page receives)."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":  # python -m chatcore.schema: rewrite the committed file
+    SCHEMA_PATH.write_text(render_schema(), encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")
