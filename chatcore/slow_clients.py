@@ -91,8 +91,17 @@ def body_length(environ: dict) -> int | None:
         return 0
 
 
+def is_http2(environ: dict) -> bool:
+    """True for an HTTP/2 request (gunicorn sets ``HTTP_VERSION`` ``"2"``): its one
+    connection carries every stream, so it is neither timed out nor closed here."""
+    return environ.get("HTTP_VERSION") == "2" or str(environ.get("SERVER_PROTOCOL", "")).startswith("HTTP/2")
+
+
 def client_socket(environ: dict) -> socket.socket | None:
-    """The client's socket from the WSGI environ (``gunicorn.socket``, ``werkzeug.socket``), or ``None``."""
+    """The client's socket from the WSGI environ (``gunicorn.socket``, ``werkzeug.socket``),
+    or ``None`` (also for HTTP/2, see ``is_http2``)."""
+    if is_http2(environ):
+        return None
     sock = next((environ[key] for key in ENVIRON_SOCKET_KEYS if environ.get(key) is not None), None)
     return sock if hasattr(sock, "settimeout") and hasattr(sock, "gettimeout") else None
 
@@ -191,7 +200,7 @@ class BodyDeadline:
         timeout: ``REQUEST_BODY_TIMEOUT`` in seconds.
         max_reads_per_address: ``MAX_BODY_READS_PER_ADDRESS``; 0 turns the cap off.
         max_body_bytes: ``MAX_BODY_BYTES``: larger announced bodies are left unread
-            (the app answers 413) and their connection is closed.
+            (the app answers 413).
     """
 
     def __init__(self, app: Callable, timeout: float, max_reads_per_address: int = 0,
@@ -233,15 +242,18 @@ class BodyDeadline:
             ("Content-Length", str(len(payload))),
             ("X-Content-Type-Options", "nosniff"),
             ("Cache-Control", "no-store"),
-            ("Connection", "close"),
         ]
         if error.retry_after is not None:
             headers.append(("Retry-After", str(math.ceil(error.retry_after))))
-        _force_close(start_response)
+        if not is_http2(environ):  # end this connection (never a shared HTTP/2 one)
+            headers.append(("Connection", "close"))
+            _force_close(start_response)
         start_response(f"{error.status} {HTTPStatus(error.status).phrase}", headers)
         return _ThenShutRead([payload], sock)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        """The WSGI call: pass a body-less request through; else refuse it (429), read
+        its body under the deadline (408 on silence), and call the app with it."""
         length = body_length(environ)
         if length == 0:
             return self.app(environ, start_response)
