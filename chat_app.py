@@ -15,11 +15,13 @@ import sys
 import dash
 
 from chatcore import access, compression, stream_api
+from chatcore.backend import BackendLoadError, load_backend
 from chatcore import slow_clients
 from components import layout, login
-from config import Settings, get_settings
+from config import Settings, SettingsError, get_settings
 
 log = logging.getLogger("chat_app")
+DEXIE = "vendor/dexie-4.4.7.min.js"  # assets/vendor/README.md
 
 
 def create_app(settings: Settings) -> dash.Dash:
@@ -37,15 +39,41 @@ def create_app(settings: Settings) -> dash.Dash:
         compress=False,  # chatcore.compression instead: cached bundles, never the SSE stream
         assets_path_ignore=["vendor"],  # big vendor scripts (mermaid) load on demand from chat.js
     )
+    # the IndexedDB library under assets/storage.js, before the page's own scripts
+    app.config.external_scripts.append(app.get_asset_url(DEXIE))
     server = app.server
     compression.install(server)
     server.config["CHAT_SETTINGS"] = settings
+    server.config["CHAT_BACKEND"] = configure_backend(settings)
     server.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     slow_clients.install(server, settings)  # 408 for stalled bodies; before access: ProxyFix wraps it
     access.install(server, settings, app)
     server.register_blueprint(stream_api.bp)
     app.layout = lambda: serve_layout(settings)
     return app
+
+
+def configure_backend(settings: Settings):
+    """Load ``CHAT_BACKEND`` (``None`` when unset) and make its models the offered ones.
+
+    With a backend, ``settings.openai_model``/``openai_models`` are set to what the
+    backend offers (``Backend.offered_models``), so the page, the header, exports and
+    ``/api/models`` agree.
+
+    Raises:
+        SettingsError: the module does not import, or the function is missing or not
+            callable; the message names CHAT_BACKEND.
+    """
+    if not settings.chat_backend:
+        return None
+    try:
+        backend = load_backend(settings.chat_backend)
+    except BackendLoadError as exc:
+        raise SettingsError(f"Invalid configuration:\n  CHAT_BACKEND: {exc}") from None
+    default, others = backend.offered_models(settings.openai_model, "openai_model" in settings.model_fields_set)
+    settings.openai_model, settings.openai_models = default, others
+    log.info("chat backend: %s (models: %s)", backend.spec, ", ".join(settings.models))
+    return backend
 
 
 def serve_layout(settings: Settings):

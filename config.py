@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     request_timeout: float = Field(default=60.0, gt=0, le=3600, description="Upstream timeout in seconds.")
     max_retries: int = Field(default=1, ge=0, le=5, description="SDK retries on connection errors/429/5xx before the first token.")
     system_prompt: str = Field(default="", description="Default system prompt sent first in every request.")
+    chat_backend: str = Field(
+        default="",
+        description="`package.module:function` that answers instead of the OpenAI API (chatcore.backend); "
+        "no API key is needed then.",
+    )
     system_prompt_editable: bool = Field(
         default=False,
         description="true = SYSTEM_PROMPT is shown in the page and a user's system prompt replaces it "
@@ -190,6 +195,17 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @field_validator("chat_backend")
+    @classmethod
+    def _backend_spec(cls, value: str) -> str:
+        """Accept ``package.module:function`` or empty (imported at start-up by ``chat_app``)."""
+        from chatcore.backend import SPEC_PATTERN
+
+        value = value.strip()
+        if value and not re.match(SPEC_PATTERN, value):
+            raise ValueError("must be package.module:function, e.g. examples.echo_backend:echo")
+        return value
+
     @field_validator("openai_base_url", "local_proxy")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -225,6 +241,12 @@ class Settings(BaseSettings):
     def has_server_key(self) -> bool:
         """True when an operator API key is configured (non-empty)."""
         return bool(self.openai_api_key and self.openai_api_key.get_secret_value().strip())
+
+    @property
+    def answers_without_user_key(self) -> bool:
+        """True when the server can answer without a user's own key: an operator API key
+        or a ``CHAT_BACKEND`` is configured (the page then shows no "no key" banner)."""
+        return self.has_server_key or bool(self.chat_backend)
 
 
 class SettingsError(SystemExit):

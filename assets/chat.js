@@ -69,7 +69,9 @@
     model: 'chat-setting-model',
     sidebar: 'chat-sidebar',
     sidebarToggle: 'chat-sidebar-toggle',
-    sidebarMask: 'chat-sidebar-mask'
+    sidebarMask: 'chat-sidebar-mask',
+    storageAlert: 'chat-storage-alert',
+    storageInfo: 'chat-storage-info'
   };
   var BACKUP_FORMAT = 'dash-chat-backup';
 
@@ -165,10 +167,139 @@
   }
   function trustedHistory(data) { return trusted('history', 'History', IDS.store, data, state.data, null); }
   function trustedPrefs(prefs) { return trusted('prefs', 'Prefs', IDS.prefs, prefs, state.prefs, {}); }
+  // ----- persistence (assets/storage.js: records in IndexedDB, the other tabs' changes) ----
+  // saved: the history as this tab last wrote it (diffs start there); confirmed: as the
+  // database is known to hold it (a failed write falls back to it)
+  var store = { api: null, status: 'pending', saved: null, confirmed: null, failed: false, legacyDropped: 0 };
+  window.chatDebug.storage = function () {
+    return { status: store.status, failed: store.failed, writes: store.api ? store.api.debug.writes : 0,
+      lastSave: store.api ? store.api.debug.lastSave : null };
+  };
+  window.chatDebug.failWrites = function (name) { if (store.api) { store.api.debug.failWrites = name || null; } };
+  /** Replace (or add, or with null remove) conversations by id: a new top-level object. */
+  function withConversations(history, byId) {
+    if (!history) { history = { version: storeVersion(), active_id: null, conversations: [] }; }
+    var left = Object.assign({}, byId);
+    var conversations = [];
+    (history.conversations || []).forEach(function (c) {
+      if (!Object.prototype.hasOwnProperty.call(left, c.id)) { conversations.push(c); return; }
+      if (left[c.id]) { conversations.push(left[c.id]); }
+      delete left[c.id];
+    });
+    Object.keys(left).forEach(function (id) { if (left[id]) { conversations.push(left[id]); } });
+    return Object.assign({}, history, { conversations: conversations });
+  }
+  function storageNotice(key) {
+    setProps(IDS.storageAlert, { message: text(key), style: {} });
+  }
+  /** Open the database once (migrating the old single value), then show what it holds. */
+  function startStorage() {
+    if (store.api || !window.chatStorage || !(state.config && state.config.schema)) { return; }
+    store.api = window.chatStorage.create({
+      version: storeVersion(),
+      coerceLegacy: function (value) {
+        var raw = value;
+        if (typeof value === 'string') { try { raw = JSON.parse(value); } catch (e) { return null; } }
+        var checked = coerce('History', raw);
+        store.legacyDropped += checked.dropped + (checked.ok ? 0 : 1);
+        return checked.ok ? checked.value : null;
+      },
+      onRemote: remoteChange
+    });
+    store.api.persist();
+    store.api.open().then(function (result) {
+      var raw = result.history || { conversations: [] };
+      var checked = coerce('History', { version: storeVersion(), conversations: raw.conversations });
+      var loaded = checked.ok ? checked.value : { version: storeVersion(), conversations: [] };
+      loaded.version = storeVersion();
+      loaded.active_id = state.activeId;
+      store.status = result.status;
+      // values dropped by the schema are written back clean (a diff from the raw records)
+      store.saved = store.confirmed = checked.dropped ? raw : loaded;
+      var dropped = checked.dropped + store.legacyDropped;
+      if (dropped) {
+        window.chatDebug.dropped = (window.chatDebug.dropped || 0) + dropped;
+        toast('warning', text('storage_dropped', { n: dropped }));
+      }
+      if (result.status === 'unavailable') { storageNotice('storage_unavailable'); }
+      if (result.status === 'newer') { storageNotice('storage_newer'); }
+      state.data = loaded.conversations.length ? loaded : null;
+      setProps(IDS.store, { data: state.data });
+      setProps(IDS.view, { data: { limit: 0, at: Date.now() } }); // draw even when empty
+    });
+  }
+  /** Write what changed since the last write; on failure keep everything in memory,
+   *  say so once, and write the whole difference again with the next change. */
+  function saveHistory(next) {
+    if (store.status !== 'ok' || !next || next === store.saved) { return; }
+    var from = store.saved;
+    store.saved = next;
+    store.api.save(from, next).then(function (result) {
+      if (result.ok) {
+        store.confirmed = next;
+        if (store.failed) { store.failed = false; setProps(IDS.storageAlert, { style: { display: 'none' } }); }
+        return;
+      }
+      if (store.saved === next) { store.saved = store.confirmed; }
+      if (!store.failed) {
+        store.failed = true;
+        storageNotice(/quota/i.test(result.error || '') ? 'storage_full' : 'storage_failed');
+      }
+    });
+  }
+  /** Another tab wrote: read those conversations back and show them (within ~1 s). */
+  function remoteChange(change) {
+    if (!store.api || store.status === 'unavailable') { return; }
+    var read = change.all
+      ? store.api.loadAll().then(function (h) { return h.conversations; })
+      : store.api.load(change.changed);
+    read.then(function (conversations) {
+      var byId = {};
+      if (change.all) { (state.data && state.data.conversations || []).forEach(function (c) { byId[c.id] = null; }); }
+      (change.deleted || []).forEach(function (id) { byId[id] = null; });
+      conversations.forEach(function (c, i) {
+        var id = change.all ? c && c.id : change.changed[i];
+        var checked = c ? coerce('Conversation', c) : { ok: false };
+        byId[id] = checked.ok ? checked.value : null;
+      });
+      // the same objects in every snapshot: they are not written back
+      store.saved = withConversations(store.saved, byId);
+      store.confirmed = withConversations(store.confirmed, byId);
+      state.data = withConversations(state.data, byId);
+      if (!state.data.conversations.length) { state.data = null; }
+      setProps(IDS.store, { data: state.data });
+    });
+  }
+
+  function formatBytes(n) {
+    var units = ['B', 'KB', 'MB', 'GB', 'TB'];
+    var i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
+    return (i ? n.toFixed(1) : String(Math.round(n))) + ' ' + units[i];
+  }
+  /** Used and available space (navigator.storage.estimate) in the settings drawer. */
+  function showStorageInfo() {
+    var estimate = store.api ? store.api.estimate() : Promise.resolve(null);
+    estimate.then(function (e) {
+      var info = e && typeof e.usage === 'number' && typeof e.quota === 'number'
+        ? text('storage_info', { used: formatBytes(e.usage), quota: formatBytes(e.quota) })
+        : text('storage_info_none');
+      setProps(IDS.storageInfo, { children: info });
+    });
+  }
+
   /** The history a callback works on: its (coerced) input, else this tab's copy. */
   function historyOf(data) { return trustedHistory(data) || state.data; }
 
   // ----- conversations (copy-on-write) -----------------------------------------
+  function storeVersion() { return (state.config && state.config.schema && state.config.schema.store_version) || 1; }
+  /** The seq of a new turn: its time in ms, after every seq in the conversation
+   *  (assets/storage.js: a reply shares its user message's seq). */
+  function nextSeq(conversation) {
+    var max = 0;
+    (conversation.messages || []).forEach(function (m) { if (typeof m.seq === 'number' && m.seq > max) { max = m.seq; } });
+    return Math.max(Date.now(), Math.floor(max) + 1);
+  }
   function newConversation() {
     var now = Date.now();
     return { id: uid('c'), title: '', created_at: now, updated_at: now, settings: {}, error: null, messages: [] };
@@ -177,11 +308,11 @@
   function ensureData(data) {
     if (data && Array.isArray(data.conversations) && data.conversations.length) {
       var current = activeConversation(data);
-      return { version: data.version || 1, active_id: current ? current.id : data.active_id, conversations: data.conversations.slice() };
+      return { version: storeVersion(), active_id: current ? current.id : data.active_id, conversations: data.conversations.slice() };
     }
     var conversation = newConversation();
     setActive(conversation.id);
-    return { version: 1, active_id: conversation.id, conversations: [conversation] };
+    return { version: storeVersion(), active_id: conversation.id, conversations: [conversation] };
   }
   /** Open conversation `id`. Switching writes only the small chat-active-store, not
    *  the (possibly 20 MB) history; the history's active_id follows on its next write. */
@@ -385,7 +516,8 @@
       prefix: continueMessage ? continueMessage.content : '', continueId: continueMessage ? continueMessage.id : null,
       t0: performance.now(), ttftMs: null, deltas: 0, flushes: 0, lastFlush: 0,
       timer: 0, frame: 0, finishReason: null, usage: null, error: null, done: false,
-      stopped: false, discard: false, model: null, trimmed: 0, leftOut: request.leftOut
+      stopped: false, discard: false, model: null, trimmed: 0, leftOut: request.leftOut,
+      seq: (conversation.messages[conversation.messages.length - 1] || {}).seq
     };
     state.run = run;
     // Issue the request first: the re-renders below then overlap with the network
@@ -482,7 +614,7 @@
     } else if (run.text) {
       var message = {
         id: uid('m'), role: 'assistant', content: run.text, created_at: Date.now(),
-        finish_reason: run.finishReason, model: run.model
+        finish_reason: run.finishReason, model: run.model, seq: run.seq
       };
       if (run.usage) { message.usage = run.usage; }
       if (run.ttftMs !== null) { message.ttft_ms = Math.round(run.ttftMs); }
@@ -490,6 +622,8 @@
       if (run.error) { message.incomplete = true; }
       if (leftOut > 0) { message.trimmed = leftOut; }
       conversation.messages.push(message);
+      // another tab may have added turns meanwhile: the reply goes right after its question
+      conversation.messages = window.chatStorage ? window.chatStorage.sortMessages(conversation.messages) : conversation.messages;
     }
     conversation.error = run.error && !run.stopped ? run.error : null;
     conversation.updated_at = Date.now();
@@ -896,8 +1030,13 @@
       var t0 = performance.now();
       state.config = config || state.config;
       state.prefs = trustedPrefs(prefs);
+      if (store.status === 'pending') {
+        startStorage();
+        if (!data) { return [noUpdate(), noUpdate(), noUpdate(), noUpdate(), noUpdate()]; }
+      }
       state.data = trustedHistory(data);
       data = state.data;
+      saveHistory(data);
       // on load: the conversation open last in this browser, else the history's own
       if (state.activeId === null && activeStored && findConversation(data, activeStored)) { state.activeId = activeStored; }
       loadModels();
@@ -986,7 +1125,7 @@
       var next = ensureData(historyOf(data));
       var conversation = editableActive(next);
       conversation.error = null;
-      conversation.messages.push({ id: uid('m'), role: 'user', content: content, created_at: Date.now() });
+      conversation.messages.push({ id: uid('m'), role: 'user', content: content, created_at: Date.now(), seq: nextSeq(conversation) });
       if (!conversation.title) { conversation.title = makeTitle(content); }
       conversation.updated_at = Date.now();
       state.data = next;
@@ -1097,7 +1236,8 @@
       conversation.messages.forEach(function (m, i) { if (m.id === id) { index = i; } });
       if (index < 0) { return noUpdate(); }
       conversation.messages = conversation.messages.slice(0, index);
-      conversation.messages.push({ id: uid('m'), role: 'user', content: content, created_at: Date.now(), edited: true });
+      conversation.messages.push({ id: uid('m'), role: 'user', content: content, created_at: Date.now(), edited: true,
+        seq: nextSeq(conversation) });
       if (index === 0) { conversation.title = makeTitle(content); }
       conversation.error = null;
       conversation.updated_at = Date.now();
@@ -1142,9 +1282,9 @@
           updated_at: incoming.updated_at || now,
           settings: incoming.settings || {},
           error: null,
-          messages: (incoming.messages || []).map(function (m) {
+          messages: window.chatStorage.withSeq((incoming.messages || []).map(function (m) {
             return typeof m.id === 'string' ? m : Object.assign({}, m, { id: uid('m') });
-          })
+          }))
         };
         next.conversations.push(conversation);
         added += 1;
@@ -1166,6 +1306,7 @@
       var values = scope === 'global'
         ? (state.prefs.defaults || {})
         : ((activeConversation(historyOf(data)) || {}).settings || {});
+      if (opening) { showStorageInfo(); }
       var out = [opening ? true : noUpdate()];
       out.push(isSet(values.model) ? values.model : null);
       out.push(values.system_prompt || '');

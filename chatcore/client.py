@@ -20,14 +20,15 @@ from .errors import ChatError, map_exception
 from .messages import MODEL_NAME_MAX, MODEL_NAME_PATTERN, Message
 from .netguard import NetGuard, guarded_http_client
 
-EventName = Literal["delta", "finish", "usage", "error"]
+EventName = Literal["delta", "reasoning", "finish", "usage", "error"]
 
 
 @dataclass(frozen=True)
 class StreamEvent:
     """One event of a streamed reply.
 
-    ``name`` is ``delta`` (``data={"content": str}``), ``finish``
+    ``name`` is ``delta`` (``data={"content": str}``), ``reasoning``
+    (``{"content": str}``, only from a ``CHAT_BACKEND``: ``chatcore.backend``), ``finish``
     (``{"finish_reason": str}``), ``usage`` (``{"prompt_tokens", "completion_tokens",
     "total_tokens"}``) or ``error`` (``ChatError.to_dict()``).
     """

@@ -98,6 +98,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "en-US": "Too many requests are being uploaded from your address at once. Try again in {seconds} s.",
         "zh-CN": "你的地址同时上传的请求过多，请 {seconds} 秒后重试。",
     },
+    # --- CHAT_BACKEND (chatcore.backend) ---
+    "backend_error": {
+        "en-US": "The chat backend failed ({detail}). The partial reply is kept; try again.",
+        "zh-CN": "聊天后端出错（{detail}）。已保留部分回复，请重试。",
+    },
+    "backend_bad_value": {
+        "en-US": "The chat backend sent something that is neither text nor a known event ({detail}). "
+        "The reply ends here; the partial reply is kept.",
+        "zh-CN": "聊天后端返回了既不是文本也不是已知事件的内容（{detail}）。回复到此结束，已保留部分回复。",
+    },
     "internal": {
         "en-US": "Something went wrong on the server. Try again.",
         "zh-CN": "服务器出错，请重试。",

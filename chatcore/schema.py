@@ -36,7 +36,7 @@ from .messages import MODEL_NAME_MAX, MODEL_NAME_PATTERN, PARAM_RANGES, Role
 SCHEMA_PATH = Path(__file__).with_name("page_schema.json")
 BACKUP_FORMAT = "dash-chat-backup"
 BACKUP_VERSION = 1
-STORE_VERSION = 1
+STORE_VERSION = 2  # the browser storage format; its plan and migrations: assets/storage.js, docs/storage.md
 
 ID_MAX = 200
 TITLE_MAX = 500
@@ -101,6 +101,7 @@ class StoredMessage(BaseModel):
     edited: bool | None = None
     ttft_ms: float | None = Field(default=None, ge=0)
     trimmed: int | None = Field(default=None, ge=0)
+    seq: float | None = Field(default=None, ge=0)  # the turn's order key (assets/storage.js)
 
 
 class Conversation(BaseModel):
@@ -111,16 +112,19 @@ class Conversation(BaseModel):
     title: str = Field(default="", max_length=TITLE_MAX)
     created_at: float | None = Field(default=None, ge=0)
     updated_at: float | None = Field(default=None, ge=0)
+    pinned: bool | None = None
     settings: StoredSettings = Field(default_factory=StoredSettings)
     error: ErrorInfo | None = None
     messages: list[StoredMessage] = Field(default_factory=list)
 
 
 class History(BaseModel):
-    """The history store (``chat-history-store``, kept in IndexedDB)."""
+    """The history the page holds (``chat-history-store``, a memory ``dcc.Store``); in
+    IndexedDB each conversation and message is its own record (assets/storage.js).
+    Version 1 was this whole value as one localforage record."""
 
     model_config = _STRICT
-    version: Literal[1] = STORE_VERSION
+    version: int = Field(default=STORE_VERSION, ge=1)
     active_id: str | None = Field(default=None, max_length=ID_MAX)
     conversations: list[Conversation] = Field(default_factory=list)
 

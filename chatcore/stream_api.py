@@ -13,6 +13,7 @@ Otherwise the response is ``text/event-stream`` (see ``chatcore.sse``) with even
                                                    ``trimmed`` = history messages left
                                                    out to fit the context window
     delta   {"content": str}                       each content delta, in order
+    reasoning {"content": str}                     reasoning text (CHAT_BACKEND only), in order
     finish  {"finish_reason": str}                 from the upstream
     usage   {"prompt_tokens", "completion_tokens", "total_tokens"}
     error   {"status", "code", "message", "retry_after"}   upstream failure
@@ -20,6 +21,11 @@ Otherwise the response is ``text/event-stream`` (see ``chatcore.sse``) with even
 
 If the browser disconnects (Stop), the WSGI server closes the generator, which
 closes the upstream response: no more tokens are generated for this request.
+
+With ``CHAT_BACKEND`` (``chatcore.backend``, loaded by ``chat_app`` into
+``app.config["CHAT_BACKEND"]``) the backend's generator is the event source instead
+of the OpenAI call: no API key is needed, a user's key or base URL is ignored, and
+Stop closes the backend's generator at its next yield.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import ValidationError
 
 from .access import error_response, request_locale
+from .backend import stream_backend
 from .client import MODEL_LISTS, ClientOptions, get_client, is_chat_model, list_models, stream_chat
 from .errors import ChatError, map_exception
 from .i18n import normalize_locale
@@ -49,6 +56,11 @@ bp = Blueprint("chat_api", __name__)
 def _settings():
     """The app's ``config.Settings`` (stored on the Flask app by ``chat_app``)."""
     return current_app.config["CHAT_SETTINGS"]
+
+
+def _backend():
+    """The loaded ``chatcore.backend.Backend`` of ``CHAT_BACKEND``, or ``None``."""
+    return current_app.config.get("CHAT_BACKEND")
 
 
 def user_guard(settings) -> NetGuard:
@@ -141,12 +153,14 @@ def parse_request(locale: str) -> ChatRequest:
 def chat_stream() -> Response:
     """Stream one assistant reply as SSE (see the module docstring)."""
     settings = _settings()
+    backend = _backend()
     locale = request_locale()
     try:
         chat_request = parse_request(locale)
         if chat_request.locale:
             locale = normalize_locale(chat_request.locale)
-        api_key, base_url = resolve_credentials(settings, chat_request.api_key, chat_request.base_url, locale)
+        if backend is None:
+            api_key, base_url = resolve_credentials(settings, chat_request.api_key, chat_request.base_url, locale)
     except ChatError as error:
         return error_response(error)
 
@@ -175,15 +189,20 @@ def chat_stream() -> Response:
             slot = limits.acquire_stream(locale)
         except ChatError as error:
             return error_response(error)
-    client = get_client(client_options(settings, base_url))
-    # Stop while the upstream is silent: the server would notice only at the next
-    # write, so a watcher closes the upstream as soon as the client socket closes.
-    watch = disconnect.watcher.watch(request.environ)
-    events = stream_chat(
-        client, api_key=api_key, model=model, messages=messages, params=chat_request.sampling_params(), locale=locale,
-        on_open=lambda response: disconnect.watcher.set_upstream(watch, response),
-        redact_secrets=configured_secrets(settings),
-    )
+    if backend is not None:
+        # the event source is the operator's generator (it runs in a worker thread)
+        watch = None
+        events = stream_backend(backend, messages, {"model": model, **chat_request.sampling_params()}, locale=locale)
+    else:
+        client = get_client(client_options(settings, base_url))
+        # Stop while the upstream is silent: the server would notice only at the next
+        # write, so a watcher closes the upstream as soon as the client socket closes.
+        watch = disconnect.watcher.watch(request.environ)
+        events = stream_chat(
+            client, api_key=api_key, model=model, messages=messages, params=chat_request.sampling_params(), locale=locale,
+            on_open=lambda response: disconnect.watcher.set_upstream(watch, response),
+            redact_secrets=configured_secrets(settings),
+        )
 
     def generate():
         started = time.monotonic()
@@ -214,7 +233,7 @@ def chat_stream() -> Response:
             yield encode_event("done", {"finish_reason": finish_reason, "ttft_ms": ttft_ms, "elapsed_ms": elapsed_ms})
         finally:
             disconnect.watcher.unwatch(watch)
-            events.close()  # closes the upstream response (Stop / disconnect)
+            events.close()  # closes the upstream response or the backend's generator (Stop / disconnect)
             if watch is not None and watch.fired:
                 outcome = "aborted (client gone while the upstream was silent)"
             log.info(
@@ -265,7 +284,8 @@ def models() -> Response:
         except ChatError as error:
             return error_response(error)
     names = list(settings.models)
-    for name in upstream_models(settings) or ():
+    # with CHAT_BACKEND, settings.models are the backend's (chat_app.configure_backend)
+    for name in (upstream_models(settings) if _backend() is None else None) or ():
         if name not in names:
             names.append(name)
     return jsonify({"models": names, "default": settings.openai_model})

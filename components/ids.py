@@ -5,7 +5,7 @@ browser tests; do not rename them.
 """
 
 # stores
-HISTORY_STORE = "chat-history-store"  # conversations, in IndexedDB (fuc.FefferyLocalLargeStorage)
+HISTORY_STORE = "chat-history-store"  # the history in memory; IndexedDB records through assets/storage.js
 CONFIG_STORE = "chat-config-store"  # public server config for the browser (no secrets)
 DOWNLOAD = "chat-download"
 
@@ -92,3 +92,5 @@ NUMERIC_SETTINGS = (
     (SET_MAX_TOKENS, "max_tokens", 1, 1000000, True),
     (SET_HISTORY, "history", 0, 10000, True),
 )
+STORAGE_ALERT = "chat-storage-alert"  # storage unavailable / full / newer format
+STORAGE_INFO = "chat-storage-info"  # used and available space, in the settings drawer

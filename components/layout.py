@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import feffery_antd_components as fac
-import feffery_utils_components as fuc
 from dash import dcc, html
 
 from chatcore.schema import committed_schema
@@ -44,7 +43,8 @@ def public_config(settings, locale: str = "en-US") -> dict:
         # events) is coerced against before it is stored or drawn (chatcore/schema.py)
         "schema": PAGE_SCHEMA,
         "models_url": "/api/models",
-        "has_server_key": settings.has_server_key,
+        # true with a CHAT_BACKEND too: no "no key" banner (a boolean, nothing else)
+        "has_server_key": settings.answers_without_user_key,
         "allow_user_api_key": settings.allow_user_api_key,
         "allow_user_base_url": settings.allow_user_base_url,
         # the operator's SYSTEM_PROMPT stays on the server unless SYSTEM_PROMPT_EDITABLE
@@ -69,8 +69,9 @@ def render(settings, locale: str | None = None):
             className="chat-app",
             lang=locale,
             children=[
-                # conversations live in IndexedDB; initialSync loads them on page load
-                fuc.FefferyLocalLargeStorage(id=ids.HISTORY_STORE, initialSync=True),
+                # the history in memory: assets/storage.js loads it from IndexedDB
+                # (one record per conversation and per message) and writes changes back
+                dcc.Store(id=ids.HISTORY_STORE, storage_type="memory"),
                 # defaults, own API key and theme: this browser only (localStorage)
                 dcc.Store(id=ids.PREFS_STORE, storage_type="local"),
                 dcc.Store(id=ids.ACTIVE_STORE, storage_type="local"),
@@ -86,7 +87,7 @@ def render(settings, locale: str | None = None):
                     className="chat-main",
                     children=[
                         header.render(settings.openai_model, locale, show_logout=bool(settings.access_codes)),
-                        messages.render(settings.has_server_key, locale),
+                        messages.render(settings.answers_without_user_key, locale),
                         composer.render(settings.max_message_chars, locale),
                     ],
                 ),

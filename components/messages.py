@@ -56,6 +56,14 @@ def render(has_key: bool, locale: str = "en-US"):
                     description=t("no_key_desc", locale),
                     style={} if not has_key else {"display": "none"},
                 ),
+                # this browser cannot save (no IndexedDB, full, newer format): filled by chat.js
+                fac.AntdAlert(
+                    id=ids.STORAGE_ALERT,
+                    type="warning",
+                    showIcon=True,
+                    message="",
+                    style={"display": "none"},
+                ),
                 # empty state
                 html.Div(
                     id=ids.EMPTY_STATE,

@@ -112,6 +112,8 @@ def render(settings, locale: str = "en-US"):
                     extra=t("base_url_help", locale),
                     hidden=not (settings.allow_user_api_key and settings.allow_user_base_url),
                 ),
+                # used and available space in this browser (navigator.storage.estimate)
+                html.Div(id=ids.STORAGE_INFO, className="chat-settings-hint"),
             ],
         ),
     )

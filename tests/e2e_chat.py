@@ -109,15 +109,37 @@ def backup_doc(conversations: list[dict]) -> str:
     return json.dumps({"format": "dash-chat-backup", "version": 1, "exported_at": "2026-01-01T00:00:00Z", "conversations": conversations})
 
 
-# JS for page.wait_for_function: does the history in IndexedDB hold `count`
-# conversations? localforage (used by fuc.FefferyLocalLargeStorage) keeps JSON text.
+# JS for page.wait_for_function: does the page's IndexedDB (assets/storage.js, one record
+# per conversation) hold `count` conversations?
 IDB_HOLDS_JS = """async (count) => {
-    const open = indexedDB.open('localforage');
+    const open = indexedDB.open('dash-chat');
     const db = await new Promise((ok, no) => { open.onsuccess = () => ok(open.result); open.onerror = no; });
-    const tx = db.transaction(db.objectStoreNames[0], 'readonly');
-    const req = tx.objectStore(db.objectStoreNames[0]).get('chat-history-store');
-    const value = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
+    if (!db.objectStoreNames.contains('conversations')) { db.close(); return false; }
+    const req = db.transaction('conversations', 'readonly').objectStore('conversations').count();
+    const n = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
     db.close();
-    const data = typeof value === 'string' ? JSON.parse(value) : value;
-    return !!data && Array.isArray(data.conversations) && data.conversations.length === count;
+    return n === count;
+}"""
+
+
+def storage_page(page: Page, url: str) -> None:
+    """Open a page of the app's origin that runs none of the app (``/healthz``) but has
+    Dexie and ``assets/storage.js`` loaded, to build stored data as an earlier release
+    (or another tab) left it, before the app is opened."""
+    page.goto(url + "/healthz")
+    page.add_script_tag(url=url + "/assets/vendor/dexie-4.4.7.min.js")
+    page.add_script_tag(url=url + "/assets/storage.js")
+    page.wait_for_function("() => !!window.Dexie && !!window.chatStorage")
+
+
+# JS: write a version-1 history value where fuc.FefferyLocalLargeStorage (localforage)
+# kept it: database 'localforage', store 'keyvaluepairs', key 'chat-history-store', JSON text.
+WRITE_LEGACY_JS = """async (text) => {
+    const open = indexedDB.open('localforage', 2);
+    open.onupgradeneeded = () => { if (!open.result.objectStoreNames.contains('keyvaluepairs')) open.result.createObjectStore('keyvaluepairs'); };
+    const db = await new Promise((ok, no) => { open.onsuccess = () => ok(open.result); open.onerror = no; });
+    const tx = db.transaction('keyvaluepairs', 'readwrite');
+    tx.objectStore('keyvaluepairs').put(text, 'chat-history-store');
+    await new Promise((ok, no) => { tx.oncomplete = ok; tx.onerror = no; });
+    db.close();
 }"""

@@ -1,0 +1,301 @@
+/*
+ * Browser storage of the conversations: IndexedDB through Dexie.js, one record per
+ * conversation (its list fields and settings) and one per message, so a change writes
+ * only what it touches and two tabs never overwrite each other's messages.
+ *
+ * Owns: the database, its format version and every migration (the version plan
+ * below, also in docs/storage.md), the diff between what is stored and what the page
+ * holds, and the change feed between tabs (BroadcastChannel). Must not: draw, call
+ * Dash, or trust what it reads — chat.js coerces every loaded value against the page
+ * schema (chatcore/schema.py) before it is used.
+ *
+ * Why per message and not per conversation: two tabs may stream into the same
+ * conversation; with per-conversation records the last writer would drop the other
+ * tab's reply. Messages carry `seq` (the turn's time, ms): a user message gets a new
+ * seq, its reply the same seq, and messages sort by (seq, user before assistant,
+ * created_at), so two tabs' turns never interleave.
+ *
+ * Version plan (STORE_VERSION, defined once in chatcore/schema.py → config.schema):
+ *   1  one localforage value 'chat-history-store' (fuc.FefferyLocalLargeStorage),
+ *      the whole history as JSON — releases up to 2026-11.
+ *   2  this database: conversations {id, title, created_at, updated_at, pinned,
+ *      settings, error}, messages {id, conv_id, seq, role, content, …}, meta {key}.
+ *      Migration 1→2 copies the legacy value into records (idempotent puts, in
+ *      chunks, so an interrupted one simply runs again), verifies the records, then
+ *      marks meta 'format' = 2 and deletes the legacy value. An old tab that still
+ *      writes the legacy value is ignored from then on.
+ *   A later format bumps STORE_VERSION, adds MIGRATIONS[n] (records of n-1 → n) and
+ *   a test with data written by the previous release. A database whose meta 'format'
+ *   is newer than this code (or whose IndexedDB version is) is never written:
+ *   the page works in memory and says so.
+ */
+(function () {
+  'use strict';
+
+  var DB_NAME = 'dash-chat';
+  var LEGACY = { db: 'localforage', key: 'chat-history-store' };
+  var CHUNK = 50; // conversations per migration transaction
+  var TABLES = { conversations: 'id, updated_at, pinned', messages: 'id, conv_id, [conv_id+seq]', meta: 'key' };
+  var META_FIELDS = ['id', 'title', 'created_at', 'updated_at', 'pinned', 'settings', 'error'];
+  var ROLE_RANK = { system: 0, user: 1, assistant: 2 };
+
+  /** Message order inside a conversation: seq, then user before its reply, then time. */
+  function compareMessages(a, b) {
+    var d = (a.seq || 0) - (b.seq || 0);
+    if (d) { return d; }
+    d = (ROLE_RANK[a.role] || 0) - (ROLE_RANK[b.role] || 0);
+    return d || ((a.created_at || 0) - (b.created_at || 0));
+  }
+  function sortMessages(messages) { return messages.slice().sort(compareMessages); }
+  /** Give old messages (no seq) the seq of their turn: 1, 1, 2, 2, … */
+  function withSeq(messages) {
+    var turn = 0;
+    return messages.map(function (m) {
+      if (m.role !== 'assistant') { turn += 1; }
+      return typeof m.seq === 'number' ? m : Object.assign({}, m, { seq: turn });
+    });
+  }
+
+  function conversationRecord(c) {
+    var record = {};
+    META_FIELDS.forEach(function (k) { if (c[k] !== undefined) { record[k] = c[k]; } });
+    return record;
+  }
+  function messageRecord(convId, m) { return Object.assign({}, m, { conv_id: convId }); }
+  function fromRecords(meta, messages) {
+    var conversation = Object.assign({}, meta);
+    conversation.messages = sortMessages(messages.map(function (m) {
+      var copy = Object.assign({}, m);
+      delete copy.conv_id;
+      return copy;
+    }));
+    return conversation;
+  }
+
+  /** The Dexie database with its tables (IndexedDB schema version 1: indexes only; the
+   *  data format is the meta 'format' record). */
+  function database() {
+    var db = new window.Dexie(DB_NAME);
+    db.version(1).stores(TABLES);
+    return db;
+  }
+
+  /** Read the version-1 value (localforage keeps JSON text) without creating its database. */
+  function readLegacy() {
+    var list = indexedDB.databases ? indexedDB.databases() : Promise.resolve([{ name: LEGACY.db }]);
+    return list.then(function (dbs) {
+      if (!dbs.some(function (d) { return d.name === LEGACY.db; })) { return null; }
+      return new Promise(function (resolve) {
+        var open = indexedDB.open(LEGACY.db);
+        open.onerror = function () { resolve(null); };
+        open.onupgradeneeded = function () { open.transaction.abort(); };
+        open.onsuccess = function () {
+          var db = open.result;
+          var names = Array.prototype.slice.call(db.objectStoreNames);
+          if (!names.length) { db.close(); resolve(null); return; }
+          var tx = db.transaction(names, 'readonly');
+          var found = null;
+          names.forEach(function (name) {
+            var req = tx.objectStore(name).get(LEGACY.key);
+            req.onsuccess = function () { if (req.result !== undefined && found === null) { found = { store: name, value: req.result }; } };
+          });
+          tx.oncomplete = function () { db.close(); resolve(found); };
+          tx.onerror = function () { db.close(); resolve(null); };
+        };
+      });
+    }).catch(function () { return null; });
+  }
+  function deleteLegacy(store) {
+    return new Promise(function (resolve) {
+      var open = indexedDB.open(LEGACY.db);
+      open.onerror = function () { resolve(); };
+      open.onsuccess = function () {
+        var db = open.result;
+        try {
+          var tx = db.transaction(store, 'readwrite');
+          tx.objectStore(store).delete(LEGACY.key);
+          tx.oncomplete = tx.onerror = function () { db.close(); resolve(); };
+        } catch (e) { db.close(); resolve(); }
+      };
+    });
+  }
+
+  /**
+   * create({version, coerceLegacy, onRemote}) → storage:
+   *   open()   → Promise<{status: 'ok'|'unavailable'|'newer', history: {conversations}|null,
+   *                         migrated: n}>; never rejects
+   *   save(prev, next) → Promise<{ok, error?}>: writes what changed from prev to next
+   *                      (compared by object identity: the page copies what it changes)
+   *   load(ids) → Promise<[conversation|null]>; estimate() → Promise<{usage, quota}|null>
+   * `coerceLegacy(value)` turns the version-1 value into {conversations} (or null);
+   * `onRemote({changed: [ids], deleted: [ids]})` is called for other tabs' writes.
+   */
+  function create(options) {
+    var version = options.version;
+    var db = null;
+    var writable = false;
+    var tabId = Math.random().toString(36).slice(2);
+    var channel = null;
+    var debug = { failWrites: null, writes: 0, lastSave: null };
+
+    function announce(changed, deleted) {
+      var message = { from: tabId, changed: changed, deleted: deleted };
+      if (channel) { channel.postMessage(message); }
+      try { localStorage.setItem('chat-storage-ping', JSON.stringify(message) + Math.random()); } catch (e) { /* no localStorage */ }
+    }
+    function listen() {
+      var seen = function (message) {
+        if (!message || message.from === tabId) { return; }
+        options.onRemote({ changed: message.changed || [], deleted: message.deleted || [] });
+      };
+      if (typeof BroadcastChannel === 'function') {
+        channel = new BroadcastChannel(DB_NAME);
+        channel.onmessage = function (event) { seen(event.data); };
+      } else {
+        window.addEventListener('focus', function () { options.onRemote({ all: true, changed: [], deleted: [] }); });
+      }
+    }
+
+    function loadAll() {
+      return db.transaction('r', db.conversations, db.messages, function () {
+        return Promise.all([db.conversations.toArray(), db.messages.toArray()]);
+      }).then(function (parts) {
+        var byConv = {};
+        parts[1].forEach(function (m) { (byConv[m.conv_id] = byConv[m.conv_id] || []).push(m); });
+        return { conversations: parts[0].map(function (c) { return fromRecords(c, byConv[c.id] || []); }) };
+      });
+    }
+    function load(ids) {
+      return db.transaction('r', db.conversations, db.messages, function () {
+        return Promise.all(ids.map(function (id) {
+          return Promise.all([db.conversations.get(id), db.messages.where('conv_id').equals(id).toArray()])
+            .then(function (r) { return r[0] ? fromRecords(r[0], r[1]) : null; });
+        }));
+      });
+    }
+
+    /** Migration 1 → 2 (see the plan above). */
+    function migrateLegacy(legacy) {
+      var history = options.coerceLegacy(legacy.value);
+      var conversations = (history && history.conversations) || [];
+      var chunks = [];
+      for (var i = 0; i < conversations.length; i += CHUNK) { chunks.push(conversations.slice(i, i + CHUNK)); }
+      var done = Promise.resolve();
+      chunks.forEach(function (chunk) {
+        done = done.then(function () {
+          return db.transaction('rw', db.conversations, db.messages, function () {
+            db.conversations.bulkPut(chunk.map(conversationRecord));
+            var records = [];
+            chunk.forEach(function (c) { withSeq(c.messages || []).forEach(function (m) { records.push(messageRecord(c.id, m)); }); });
+            return db.messages.bulkPut(records);
+          });
+        });
+      });
+      return done.then(function () {
+        // verify before the legacy value goes: every conversation with all its messages
+        return Promise.all(conversations.map(function (c) {
+          return db.messages.where('conv_id').equals(c.id).count().then(function (n) { return n >= (c.messages || []).length; });
+        }));
+      }).then(function (checks) {
+        if (checks.some(function (ok) { return !ok; })) { throw new Error('migration could not be verified'); }
+        return db.meta.put({ key: 'format', version: version, migrated_from: 1, migrated_at: Date.now() });
+      }).then(function () {
+        return deleteLegacy(legacy.store);
+      }).then(function () { return conversations.length; });
+    }
+
+    function open() {
+      if (typeof indexedDB === 'undefined' || !window.Dexie) {
+        return Promise.resolve({ status: 'unavailable', history: null, migrated: 0 });
+      }
+      db = database();
+      var migrated = 0;
+      return db.open().then(function () {
+        return db.meta.get('format');
+      }).then(function (format) {
+        if (format && format.version > version) { return 'newer'; }
+        if (format) { return 'ok'; }
+        return readLegacy().then(function (legacy) {
+          if (!legacy) { return db.meta.put({ key: 'format', version: version }).then(function () { return 'ok'; }); }
+          return migrateLegacy(legacy).then(function (n) { migrated = n; return 'ok'; });
+        });
+      }).then(function (status) {
+        writable = status === 'ok';
+        listen();
+        return loadAll().then(function (history) { return { status: status, history: history, migrated: migrated }; });
+      }).catch(function (error) {
+        var newer = error && (error.name === 'VersionError' || error.name === 'Dexie.VersionError');
+        if (db) { try { db.close(); } catch (e) { /* closed */ } }
+        db = null;
+        return { status: newer ? 'newer' : 'unavailable', history: null, migrated: 0, error: String(error && error.name) };
+      });
+    }
+
+    /** The records to write and delete to go from `prev` to `next` (by identity). */
+    function diff(prev, next) {
+      var before = {};
+      ((prev && prev.conversations) || []).forEach(function (c) { before[c.id] = c; });
+      var out = { conversations: [], messages: [], deletedMessages: [], deletedConversations: [], changed: [] };
+      ((next && next.conversations) || []).forEach(function (c) {
+        var old = before[c.id];
+        delete before[c.id];
+        if (old === c) { return; }
+        out.changed.push(c.id);
+        var oldMessages = {};
+        ((old && old.messages) || []).forEach(function (m) { oldMessages[m.id] = m; });
+        var metaChanged = !old || META_FIELDS.some(function (k) { return old[k] !== c[k]; });
+        if (metaChanged) { out.conversations.push(conversationRecord(c)); }
+        (c.messages || []).forEach(function (m) {
+          if (oldMessages[m.id] !== m) { out.messages.push(messageRecord(c.id, m)); }
+          delete oldMessages[m.id];
+        });
+        Object.keys(oldMessages).forEach(function (id) { out.deletedMessages.push(id); });
+      });
+      Object.keys(before).forEach(function (id) { out.deletedConversations.push(id); });
+      return out;
+    }
+
+    function save(prev, next) {
+      if (!db || !writable) { return Promise.resolve({ ok: false, error: 'not-writable' }); }
+      var t0 = performance.now();
+      var change = diff(prev, next);
+      if (!change.changed.length && !change.deletedConversations.length) { return Promise.resolve({ ok: true, nothing: true }); }
+      var written = db.transaction('rw', db.conversations, db.messages, function () {
+        if (debug.failWrites) { var failure = new Error(debug.failWrites); failure.name = debug.failWrites; throw failure; }
+        if (change.conversations.length) { db.conversations.bulkPut(change.conversations); }
+        if (change.messages.length) { db.messages.bulkPut(change.messages); }
+        if (change.deletedMessages.length) { db.messages.bulkDelete(change.deletedMessages); }
+        change.deletedConversations.forEach(function (id) {
+          db.conversations.delete(id);
+          db.messages.where('conv_id').equals(id).delete();
+        });
+      });
+      var syncMs = performance.now() - t0; // main-thread part: diff + structured clone of the puts
+      return written.then(function () {
+        debug.writes += 1;
+        debug.lastSave = { sync_ms: syncMs, total_ms: performance.now() - t0, messages: change.messages.length,
+          conversations: change.conversations.length };
+        announce(change.changed, change.deletedConversations);
+        return { ok: true };
+      }, function (error) {
+        debug.lastSave = { sync_ms: syncMs, error: String(error && (error.name || error.message)) };
+        return { ok: false, error: String(error && (error.message || error.name)) };
+      });
+    }
+
+    function estimate() {
+      if (!navigator.storage || !navigator.storage.estimate) { return Promise.resolve(null); }
+      return navigator.storage.estimate().catch(function () { return null; });
+    }
+    function persist() {
+      if (!navigator.storage || !navigator.storage.persist) { return Promise.resolve(false); }
+      return navigator.storage.persist().catch(function () { return false; });
+    }
+
+    return { open: open, save: save, load: load, loadAll: loadAll, diff: diff, estimate: estimate, persist: persist, debug: debug,
+      writable: function () { return writable; } };
+  }
+
+  window.chatStorage = { create: create, database: database, sortMessages: sortMessages, compareMessages: compareMessages,
+    withSeq: withSeq, conversationRecord: conversationRecord, messageRecord: messageRecord, DB_NAME: DB_NAME };
+})();

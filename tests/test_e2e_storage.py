@@ -1,0 +1,260 @@
+"""Browser tests of the storage (assets/storage.js): several tabs of one browser chat at
+once without losing a message, other tabs' changes show within a second, the
+version-1 value (one localforage record) migrates into records — also a 20 MB one and
+an interrupted one — and storage that is missing, full or newer is said so while the
+page keeps working in memory."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e_chat import (
+    WRITE_LEGACY_JS,
+    history,
+    open_chat,
+    send,
+    sidebar_titles,
+    storage_page,
+    wait_runs,
+)
+from tests.upstream import Reply
+
+pytestmark = [pytest.mark.timeout(240), pytest.mark.browser]
+
+
+def contents(page) -> dict[str, list[str]]:
+    """Conversation id → its message contents in order, as the page holds them."""
+    return {c["id"]: [m["content"] for m in c["messages"]] for c in (history(page) or {}).get("conversations", [])}
+
+
+def loaded(page) -> None:
+    page.wait_for_function("() => window.chatDebug && window.chatDebug.lastRender !== null")
+
+
+def test_tabs_share_conversations_and_lose_nothing(browser, app_server, fresh_upstream):
+    """Tab A sends, tab B sends, tab A sends: every message is kept; a conversation made
+    in A shows in B within 1 s; a third tab and B after a reload see everything."""
+    context = browser.new_context()
+    try:
+        a, b = context.new_page(), context.new_page()
+        open_chat(a, app_server.url)
+        open_chat(b, app_server.url)
+        send(a, "from A 1")
+        b.wait_for_function("() => (window.chatDebug.history() || {conversations: []}).conversations.length === 1", timeout=3000)
+        send(b, "from B 1")
+        a.wait_for_function("() => JSON.stringify(window.chatDebug.history()).includes('from B 1')", timeout=3000)
+        send(a, "from A 2")
+        expected = ["from A 1", "Echo: from A 1", "from B 1", "Echo: from B 1", "from A 2", "Echo: from A 2"]
+        b.wait_for_function("() => JSON.stringify(window.chatDebug.history()).includes('Echo: from A 2')", timeout=3000)
+        assert list(contents(a).values()) == [expected]
+        assert list(contents(b).values()) == [expected]
+        # a conversation created in A appears in B's sidebar within a second
+        a.click("#chat-new-button")
+        a.wait_for_function("() => window.chatDebug.history().conversations.length === 2")
+        started = time.monotonic()
+        send(a, "brand new in A")
+        sent = time.monotonic()
+        expect(b.locator(".chat-conv-item", has_text="brand new in A")).to_have_count(1, timeout=3000)
+        seen_after = time.monotonic() - sent
+        assert seen_after < 1.0, f"B showed A's new conversation {seen_after:.2f} s after A's reply ended"
+        assert time.monotonic() - started < 10
+        # a third tab, and B after a reload, read every conversation from IndexedDB
+        c = context.new_page()
+        open_chat(c, app_server.url)
+        b.reload()
+        loaded(b)
+        for page in (b, c):
+            assert sorted(map(tuple, contents(page).values())) == sorted([tuple(expected), ("brand new in A", "Echo: brand new in A")])
+    finally:
+        context.close()
+
+
+def test_two_tabs_streaming_into_one_conversation(browser, app_server, fresh_upstream):
+    """Both tabs send into the same conversation while the other's reply streams: both
+    replies are kept, each right after its own question (no interleaving)."""
+    context = browser.new_context()
+    try:
+        a, b = context.new_page(), context.new_page()
+        open_chat(a, app_server.url)
+        open_chat(b, app_server.url)
+        send(a, "start")
+        b.wait_for_function("() => (window.chatDebug.history() || {conversations: []}).conversations.length === 1", timeout=3000)
+        fresh_upstream.script(Reply(content="slow answer for A " * 4, chunk_size=4, chunk_delay=0.05))
+        fresh_upstream.script(Reply(content="slow answer for B " * 4, chunk_size=4, chunk_delay=0.05))
+        a.fill("#chat-input", "question A")
+        a.press("#chat-input", "Enter")
+        a.wait_for_function("() => window.chatDebug.streaming()")
+        b.fill("#chat-input", "question B")
+        b.press("#chat-input", "Enter")
+        wait_runs(a, 2)
+        wait_runs(b, 1)
+        for page in (a, b):
+            page.wait_for_function(
+                "() => JSON.stringify(window.chatDebug.history()).split('slow answer for').length === 9", timeout=5000
+            )
+        messages = list(contents(a).values())[0]
+        assert messages[:2] == ["start", "Echo: start"]
+        turns = [messages[2:4], messages[4:6]]
+        assert sorted(t[0] for t in turns) == ["question A", "question B"]
+        for question, answer in turns:
+            assert answer.startswith("slow answer for " + question[-1])
+        b.reload()
+        loaded(b)
+        assert list(contents(b).values())[0] == messages
+    finally:
+        context.close()
+
+
+def legacy_history(conversations: int, messages: int, size: int) -> dict:
+    """A version-1 history value: ``conversations`` × ``messages`` of ``size`` characters."""
+    filler = ("lorem ipsum 中文 😀 " * (size // 18 + 1))[:size]
+    return {
+        "version": 1,
+        "active_id": "old-0",
+        "conversations": [
+            {
+                "id": f"old-{i}", "title": f"old conversation {i}", "created_at": 1.7e12 + i, "updated_at": 1.7e12 + i,
+                "settings": {"temperature": 0.3} if i == 0 else {}, "error": None,
+                "messages": [
+                    {"id": f"old-{i}-{j}", "role": "user" if j % 2 == 0 else "assistant",
+                     "content": f"c{i} m{j} " + filler, "created_at": 1.7e12 + j}
+                    for j in range(messages)
+                ],
+            }
+            for i in range(conversations)
+        ],
+    }
+
+
+def test_migration_from_the_single_value_of_version_1(browser, app_server, fresh_upstream):
+    """A 20 MB version-1 value becomes records on first load, is deleted once verified,
+    and an old tab writing the old value afterwards changes nothing."""
+    value = legacy_history(conversations=200, messages=50, size=2000)
+    text = json.dumps(value)
+    assert len(text.encode("utf-8")) > 20_000_000
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        storage_page(page, app_server.url)
+        page.evaluate(WRITE_LEGACY_JS, text)
+        started = time.monotonic()
+        page.goto(app_server.url)
+        page.wait_for_function("() => window.chatDebug && window.chatDebug.lastRender !== null", timeout=120000)
+        print(f"\nmigrated 200 conversations / 10,000 messages ({len(text) / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
+        data = history(page)
+        assert len(data["conversations"]) == 200
+        by_id = {c["id"]: c for c in data["conversations"]}
+        for original in (value["conversations"][0], value["conversations"][199]):
+            migrated = by_id[original["id"]]
+            assert [m["content"] for m in migrated["messages"]] == [m["content"] for m in original["messages"]]
+            assert migrated["title"] == original["title"]
+        assert by_id["old-0"]["settings"] == {"temperature": 0.3}
+        # the old value is gone; an old tab writing it again is ignored
+        assert page.evaluate("""async () => { const db = await new Promise(ok => { const o = indexedDB.open('localforage');
+            o.onsuccess = () => ok(o.result); }); const r = db.transaction('keyvaluepairs').objectStore('keyvaluepairs')
+            .get('chat-history-store'); return await new Promise(ok => { r.onsuccess = () => { db.close(); ok(r.result === undefined); }; }); }""")
+        page.evaluate(WRITE_LEGACY_JS, json.dumps(legacy_history(conversations=1, messages=2, size=10)))
+        page.reload()
+        loaded(page)
+        assert len(history(page)["conversations"]) == 200
+        send(page, "after the migration")
+        page.reload()
+        loaded(page)
+        assert any(m["content"] == "after the migration" for c in history(page)["conversations"] for m in c["messages"])
+    finally:
+        context.close()
+
+
+def test_interrupted_migration_resumes(browser, app_server, fresh_upstream):
+    """Records of the first conversations were written but the migration never
+    finished (no format record, the old value still there): the next load completes
+    it, every conversation once with all its messages."""
+    value = legacy_history(conversations=120, messages=6, size=50)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        storage_page(page, app_server.url)
+        page.evaluate(WRITE_LEGACY_JS, json.dumps(value))
+        page.evaluate("""async (conversations) => {
+            const db = window.chatStorage.database();
+            await db.open();
+            await db.conversations.bulkPut(conversations.map(window.chatStorage.conversationRecord));
+            const half = conversations[conversations.length - 1];
+            await db.messages.bulkPut(half.messages.slice(0, 3).map(m => window.chatStorage.messageRecord(half.id, m)));
+            db.close();
+        }""", value["conversations"][:51])
+        page.goto(app_server.url)
+        loaded(page)
+        data = history(page)
+        assert sorted(c["id"] for c in data["conversations"]) == sorted(c["id"] for c in value["conversations"])
+        for conversation in data["conversations"]:
+            assert len(conversation["messages"]) == 6, conversation["id"]
+    finally:
+        context.close()
+
+
+def test_newer_format_is_left_untouched(browser, app_server, fresh_upstream):
+    """Data written by a newer release is shown, never written, and the page says so."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        storage_page(page, app_server.url)
+        page.evaluate("""async () => {
+            const db = window.chatStorage.database();
+            await db.open();
+            await db.meta.put({key: 'format', version: 99});
+            await db.conversations.put({id: 'future', title: 'from the future', updated_at: 1});
+            await db.messages.put({id: 'f1', conv_id: 'future', seq: 1, role: 'user', content: 'hello from v99'});
+            db.close();
+        }""")
+        page.goto(app_server.url)
+        loaded(page)
+        expect(page.locator("#chat-storage-alert")).to_contain_text("newer version")
+        assert sidebar_titles(page) == ["from the future"]
+        send(page, "kept in memory only")
+        counts = page.evaluate("""async () => { const db = window.chatStorage.database(); await db.open();
+            const r = [await db.conversations.count(), await db.messages.count()]; db.close(); return r; }""")
+        assert counts == [1, 1]
+    finally:
+        context.close()
+
+
+def test_no_indexeddb_keeps_working_in_memory(browser, app_server, fresh_upstream):
+    context = browser.new_context()
+    context.add_init_script("Object.defineProperty(window, 'indexedDB', {value: undefined, configurable: true})")
+    try:
+        page = context.new_page()
+        open_chat(page, app_server.url)
+        expect(page.locator("#chat-storage-alert")).to_contain_text("cannot save chats")
+        send(page, "memory only")
+        assert list(contents(page).values()) == [["memory only", "Echo: memory only"]]
+    finally:
+        context.close()
+
+
+def test_full_storage_mid_reply_keeps_the_messages(browser, app_server, fresh_upstream):
+    """A write that fails (quota) is said once; the messages stay in the tab and are
+    written with the next change that succeeds."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        open_chat(page, app_server.url)
+        send(page, "before")
+        page.evaluate("() => window.chatDebug.failWrites('QuotaExceededError')")
+        send(page, "while full")
+        expect(page.locator("#chat-storage-alert")).to_contain_text("storage is full")
+        assert list(contents(page).values())[0][-2:] == ["while full", "Echo: while full"]
+        page.evaluate("() => window.chatDebug.failWrites(null)")
+        send(page, "space again")
+        expect(page.locator("#chat-storage-alert")).to_be_hidden()
+        page.reload()
+        loaded(page)
+        assert list(contents(page).values())[0] == [
+            "before", "Echo: before", "while full", "Echo: while full", "space again", "Echo: space again"
+        ]
+    finally:
+        context.close()
