@@ -5,6 +5,7 @@ Modules:
     errors     typed errors and mapping of openai SDK exceptions to user-facing ones
     i18n       user-facing texts in zh-CN and en-US
     client     OpenAI SDK client construction and the streaming generator
+    backend    CHAT_BACKEND: a Python generator in place of the OpenAI call
     sse        Server-Sent Events framing
     export     Markdown export and its parser (round trip)
     stream_api the Flask blueprint with the streaming endpoint

@@ -523,3 +523,26 @@ def test_http_models_without_declared_ones(backend_client, tmp_path, monkeypatch
     assert client.get("/api/models").get_json() == {"models": ["answer"], "default": "answer"}
     events = parse_events(client.post("/api/chat/stream", json={"messages": [{"role": "user", "content": "hi"}]}).get_data())
     assert events[0][1]["model"] == "answer" and dict(events)["delta"] == {"content": "x"}
+
+
+# ------------------------------------------------------------------ the examples
+def test_echo_example_repeats_and_honours_max_tokens():
+    from examples.echo_backend import echo
+
+    assert "".join(x for x in echo([{"role": "user", "content": "a b c"}], {"model": "echo"}) if isinstance(x, str)) == "You said: a b c"
+    items = list(echo([{"role": "user", "content": "a b c"}], {"model": "echo", "max_tokens": 2}))
+    assert items[-1] == {"type": "finish", "finish_reason": "length"} and "".join(items[:-1]) == "You said: a b"
+
+
+def test_retrieval_example_scores_word_overlap(tmp_path):
+    from examples.retrieval_backend import answer, search
+
+    (tmp_path / "a.txt").write_text("Cats purr softly.\n\nDogs bark loudly at night.\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Night owls hunt at night; dogs sleep.\n", encoding="utf-8")
+    assert search("why do dogs bark at night?", tmp_path) == [
+        (3, "a.txt", "Dogs bark loudly at night."),
+        (2, "b.txt", "Night owls hunt at night; dogs sleep."),
+    ]
+    assert search("quantum chromodynamics", tmp_path) == []
+    events = run(answer, [{"role": "user", "content": "How do gunicorn workers stream replies?"}])
+    assert events[0][0] == "reasoning" and "gunicorn" in "".join(d["content"] for n, d in events if n == "delta")
