@@ -142,7 +142,7 @@
     window.chatDebug.coerced += 1;
     return window.chatSchemaWalk.coerce(doc, name, value);
   }
-  var edge = { history: { raw: null, value: null }, prefs: { raw: null, value: {} } };
+  var edge = { prefs: { raw: null, value: {} } };
   /**
    * A store value this tab's code did not make (the storage load on page open, a value
    * written elsewhere), coerced once per object; the values this tab committed pass as
@@ -165,7 +165,6 @@
     }
     return cache.value;
   }
-  function trustedHistory(data) { return trusted('history', 'History', IDS.store, data, state.data, null); }
   function trustedPrefs(prefs) { return trusted('prefs', 'Prefs', IDS.prefs, prefs, state.prefs, {}); }
   // ----- persistence (assets/storage.js: records in IndexedDB, the other tabs' changes) ----
   // saved: the history as this tab last wrote it (diffs start there); confirmed: as the
@@ -176,6 +175,12 @@
       lastSave: store.api ? store.api.debug.lastSave : null };
   };
   window.chatDebug.failWrites = function (name) { if (store.api) { store.api.debug.failWrites = name || null; } };
+  /** Tests and benchmarks: replace the history as if it came from outside (coerced). */
+  window.chatDebug.replaceHistory = function (value) {
+    var checked = coerce('History', value);
+    if (checked.ok) { commit(checked.value); }
+    return checked.dropped;
+  };
   /** Replace (or add, or with null remove) conversations by id: a new top-level object. */
   function withConversations(history, byId) {
     if (!history) { history = { version: storeVersion(), active_id: null, conversations: [] }; }
@@ -212,7 +217,10 @@
       var checked = coerce('History', { version: storeVersion(), conversations: raw.conversations });
       var loaded = checked.ok ? checked.value : { version: storeVersion(), conversations: [] };
       loaded.version = storeVersion();
-      loaded.active_id = state.activeId;
+      // newest first, as the sidebar lists them; the conversation open last in this browser
+      loaded.conversations.sort(function (x, y) { return (y.updated_at || 0) - (x.updated_at || 0); });
+      var remembered = findConversation(loaded, state.activeStored) || loaded.conversations[0];
+      loaded.active_id = remembered ? remembered.id : null;
       store.status = result.status;
       // values dropped by the schema are written back clean (a diff from the raw records)
       store.saved = store.confirmed = checked.dropped ? raw : loaded;
@@ -224,7 +232,7 @@
       if (result.status === 'unavailable') { storageNotice('storage_unavailable'); }
       if (result.status === 'newer') { storageNotice('storage_newer'); }
       state.data = loaded.conversations.length ? loaded : null;
-      setProps(IDS.store, { data: state.data });
+      setProps(IDS.store, { data: storeView(state.data) });
       setProps(IDS.view, { data: { limit: 0, at: Date.now() } }); // draw even when empty
     });
   }
@@ -267,7 +275,7 @@
       store.confirmed = withConversations(store.confirmed, byId);
       state.data = withConversations(state.data, byId);
       if (!state.data.conversations.length) { state.data = null; }
-      setProps(IDS.store, { data: state.data });
+      setProps(IDS.store, { data: storeView(state.data) });
     });
   }
 
@@ -288,8 +296,22 @@
     });
   }
 
-  /** The history a callback works on: its (coerced) input, else this tab's copy. */
-  function historyOf(data) { return trustedHistory(data) || state.data; }
+  /**
+   * This module owns the whole history (state.data); the history store holds only a
+   * view of it — the open conversation and a revision — so that Dash never carries
+   * (or crawls) a 20 MB value on a commit. Callbacks read the history here.
+   */
+  function historyOf() { return state.data; }
+  function storeView(history) {
+    state.revision = (state.revision || 0) + 1;
+    var open = history ? activeConversation(history) : null;
+    return { version: storeVersion(), revision: state.revision, active_id: open ? open.id : null, conversation: open || null };
+  }
+  /** Make `next` the history and return the store value for it. */
+  function publish(next) {
+    state.data = next;
+    return storeView(next);
+  }
 
   // ----- conversations (copy-on-write) -----------------------------------------
   function storeVersion() { return (state.config && state.config.schema && state.config.schema.store_version) || 1; }
@@ -320,6 +342,7 @@
     if (state.activeId === id) { return; }
     state.activeId = id;
     setProps(IDS.active, { data: id });
+    if (state.data && findConversation(state.data, id)) { setProps(IDS.store, { data: storeView(state.data) }); }
   }
   function findIndex(data, id) {
     if (!data || !Array.isArray(data.conversations)) { return -1; }
@@ -353,8 +376,7 @@
     return editable(next, next.active_id);
   }
   function commit(next) {
-    state.data = next;
-    setProps(IDS.store, { data: next });
+    setProps(IDS.store, { data: publish(next) });
   }
   function makeTitle(content) {
     var line = content.replace(/\s+/g, ' ').trim();
@@ -802,6 +824,16 @@
     return false;
   }
 
+  /** sidebarItem, memoized: an unchanged item is the very same dict, so Dash skips it. */
+  var sidebarCache = {};
+  function sidebarEntry(conversation, active) {
+    var key = [asText(conversation.title), active, locale()].join('|');
+    var hit = sidebarCache[conversation.id];
+    if (hit && hit.key === key) { return hit.dict; }
+    var dict = sidebarItem(conversation, active);
+    sidebarCache[conversation.id] = { key: key, dict: dict };
+    return dict;
+  }
   function sidebarItem(conversation, active) {
     var title = asText(conversation.title);
     return div('chat-conv-item' + (active ? ' chat-conv-item-active' : ''), [
@@ -1031,10 +1063,10 @@
       state.config = config || state.config;
       state.prefs = trustedPrefs(prefs);
       if (store.status === 'pending') {
+        state.activeStored = activeStored;
         startStorage();
-        if (!data) { return [noUpdate(), noUpdate(), noUpdate(), noUpdate(), noUpdate()]; }
+        return [noUpdate(), noUpdate(), noUpdate(), noUpdate(), noUpdate()];
       }
-      state.data = trustedHistory(data);
       data = state.data;
       saveHistory(data);
       // on load: the conversation open last in this browser, else the history's own
@@ -1106,7 +1138,7 @@
       var activeId = current && current.id;
       var items = conversations
         .filter(function (c) { return conversationMatches(c, q); })
-        .map(function (c) { return sidebarItem(c, c.id === activeId); });
+        .map(function (c) { return sidebarEntry(c, c.id === activeId); });
       if (!items.length && q) { return [div('chat-conv-empty', text('no_results'))]; }
       return items;
     },
@@ -1130,7 +1162,7 @@
       conversation.updated_at = Date.now();
       state.data = next;
       startStream(conversation);
-      return [next, ''];
+      return [publish(next), ''];
     },
 
     /** Retry after an error: drop an incomplete reply, then resend. */
@@ -1148,7 +1180,7 @@
       conversation.error = null;
       state.data = next;
       startStream(conversation);
-      return next;
+      return publish(next);
     },
 
     /** Stop → abort the request; the partial reply is kept by finishRun. */
@@ -1166,8 +1198,7 @@
       conversation.error = null;
       conversation.title = '';
       conversation.updated_at = Date.now();
-      state.data = next;
-      return next;
+      return publish(next);
     },
 
     /** New chat → a new empty conversation on top (reuses the active one if it is empty). */
@@ -1185,7 +1216,7 @@
       }
       state.data = next;
       setProps(IDS.input, { value: '' });
-      return next;
+      return publish(next);
     },
 
     /** Rename dialog OK → set the title (blank keeps the old one). */
@@ -1198,8 +1229,7 @@
       var conversation = editable(next, id);
       if (!conversation) { return noUpdate(); }
       conversation.title = title.slice(0, 120);
-      state.data = next;
-      return next;
+      return publish(next);
     },
 
     /** Delete dialog OK → remove the conversation; the newest other one becomes active. */
@@ -1216,8 +1246,7 @@
         next.active_id = newest.id;
         setActive(newest.id);
       }
-      state.data = next;
-      return next;
+      return publish(next);
     },
 
     /** Edit dialog "Resend" → replace the user message, drop the turns after it, stream. */
@@ -1243,7 +1272,7 @@
       conversation.updated_at = Date.now();
       state.data = next;
       startStream(conversation);
-      return next;
+      return publish(next);
     },
 
     /** Back up all → download every conversation as one JSON file. */
@@ -1293,8 +1322,7 @@
       if (doc.dropped) { summary += ' ' + text('import_dropped', { n: doc.dropped }); }
       toast(added ? (doc.dropped ? 'warning' : 'success') : 'info', summary);
       if (!added) { return [noUpdate(), null]; }
-      state.data = next;
-      return [next, null];
+      return [publish(next), null];
     },
 
     /** Settings button / scope switch → open the drawer with the values of that scope. */
@@ -1356,7 +1384,7 @@
         nextData = ensureData(historyOf(data));
         var conversation = editableActive(nextData);
         conversation.settings = clean;
-        state.data = nextData;
+        nextData = publish(nextData);
       }
       state.prefs = nextPrefs;
       toast('success', text('saved'));

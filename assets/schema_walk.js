@@ -137,14 +137,17 @@
     return best.result;
   }
 
+  // A value that fits as it is comes back as the same object (no copy), so the page's
+  // identity-based change tracking (assets/storage.js) sees nothing changed.
   function walkArray(doc, schema, value, report, path) {
-    if (!has(schema, 'items')) { return value.slice(); }
+    if (!has(schema, 'items')) { return value; }
     var out = [];
+    var same = true;
     for (var i = 0; i < value.length; i++) {
       var item = walk(doc, schema.items, value[i], report, path + '[' + i + ']');
-      if (item === MISFIT) { note(report, path + '[' + i + ']'); } else { out.push(item); }
+      if (item === MISFIT) { note(report, path + '[' + i + ']'); same = false; } else { out.push(item); same = same && item === value[i]; }
     }
-    return out;
+    return same ? value : out;
   }
 
   function walkObject(doc, schema, value, report, path) {
@@ -155,26 +158,29 @@
       throw new Error('additionalProperties must be a boolean');
     }
     var out = {};
+    var same = true;
     var keys = Object.keys(value);
     for (var i = 0; i < keys.length; i++) {
       var key = keys[i];
       var where = path ? path + '.' + key : key;
       if (!has(properties, key)) {
-        if (open) { out[key] = value[key]; } else { note(report, where); }
+        if (open) { out[key] = value[key]; } else { note(report, where); same = false; }
         continue;
       }
       var result = walk(doc, properties[key], value[key], report, where);
       if (result === MISFIT) {
         if (required.indexOf(key) >= 0) { return MISFIT; }
         note(report, where);
+        same = false;
       } else {
         out[key] = result;
+        same = same && result === value[key];
       }
     }
     for (var j = 0; j < required.length; j++) {
       if (!has(out, required[j])) { return MISFIT; }
     }
-    return out;
+    return same ? value : out;
   }
 
   /**

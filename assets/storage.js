@@ -245,8 +245,12 @@
         ((old && old.messages) || []).forEach(function (m) { oldMessages[m.id] = m; });
         var metaChanged = !old || META_FIELDS.some(function (k) { return old[k] !== c[k]; });
         if (metaChanged) { out.conversations.push(conversationRecord(c)); }
-        (c.messages || []).forEach(function (m) {
-          if (oldMessages[m.id] !== m) { out.messages.push(messageRecord(c.id, m)); }
+        // messages the page has not given a seq (data from before seq existed) get their
+        // turn's position, so the stored order is the order the page holds
+        var missing = (c.messages || []).some(function (m) { return typeof m.seq !== 'number'; });
+        var ordered = missing ? withSeq(c.messages || []) : (c.messages || []);
+        (c.messages || []).forEach(function (m, i) {
+          if (oldMessages[m.id] !== m) { out.messages.push(messageRecord(c.id, ordered[i])); }
           delete oldMessages[m.id];
         });
         Object.keys(oldMessages).forEach(function (id) { out.deletedMessages.push(id); });

@@ -56,12 +56,13 @@ def wait_runs(page: Page, count: int) -> None:
 
 
 def set_history(page: Page, data: dict | str) -> None:
-    """Replace the history store (as if the page had written it); ``data`` may be a JS
-    expression string that builds the value in the page."""
+    """Replace the page's history (coerced against the schema, then committed and
+    written to IndexedDB as the page writes its own); ``data`` may be a JS expression
+    string that builds the value in the page."""
     if isinstance(data, str):
-        page.evaluate(f"() => window.dash_clientside.set_props('chat-history-store', {{data: ({data})}})")
+        page.evaluate(f"() => window.chatDebug.replaceHistory({data})")
     else:
-        page.evaluate("(d) => window.dash_clientside.set_props('chat-history-store', {data: d})", data)
+        page.evaluate("(d) => window.chatDebug.replaceHistory(d)", data)
 
 
 def user_texts(page: Page) -> list[str]:

@@ -98,7 +98,8 @@ def test_history_survives_reload_and_server_restart(browser, upstream):
         open_chat(page, app.url)
         expect(page.locator(".chat-conv-item")).to_have_count(2)
         after = history(page)
-        assert after["conversations"] == before["conversations"]
+        # every conversation comes back as it was (the list order is the sidebar's)
+        assert {c["id"]: c for c in after["conversations"]} == {c["id"]: c for c in before["conversations"]}
         assert after["active_id"] == before["active_id"]
     finally:
         context.close()
@@ -115,7 +116,8 @@ BIG_HISTORY_JS = """
   for (let c = 0; c < 20; c++) {
     const messages = [];
     for (let m = 0; m < 200; m++) {
-      messages.push({id: `m-${c}-${m}`, role: m % 2 ? 'assistant' : 'user', content: `c${c} m${m} ` + filler, created_at: now});
+      messages.push({id: `m-${c}-${m}`, role: m % 2 ? 'assistant' : 'user', content: `c${c} m${m} ` + filler, created_at: now,
+        seq: Math.floor(m / 2) + 1});
     }
     conversations.push({id: `big-${c}`, title: `Big ${c}`, created_at: now - 100000 + c, updated_at: now - 100000 + c, settings: {}, error: null, messages});
   }
@@ -123,10 +125,10 @@ BIG_HISTORY_JS = """
   for (let m = 0; m < 1000; m++) {
     long.push({id: `l-${m}`, role: m % 2 ? 'assistant' : 'user',
       content: m % 2 ? `Reply **${m}**\\n\\n\\`\\`\\`python\\nprint(${m})\\n\\`\\`\\`\\n\\n| a | b |\\n|---|---|\\n| ${m} | x |` : `Question ${m}`,
-      created_at: now});
+      created_at: now, seq: Math.floor(m / 2) + 1});
   }
   conversations.push({id: 'long', title: 'Thousand', created_at: now, updated_at: now, settings: {}, error: null, messages: long});
-  return {version: 1, active_id: 'long', conversations};
+  return {version: 2, active_id: 'long', conversations};
 })()
 """
 

@@ -8,7 +8,7 @@ conversation title, settings values, error message), restores it (one file per c
 opens the conversation and asserts that no dialog opened, no payload ran
 (``window.__pwned``), no gadget element exists, the restore result counts the dropped
 values, and the conversations already stored are intact. The same gadgets written
-straight into IndexedDB and localStorage are dropped when the page loads them.
+straight into IndexedDB records and localStorage are dropped when the page loads them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e_chat import backup_doc, history, open_chat, send
+from tests.e2e_chat import backup_doc, history, open_chat, send, storage_page
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.browser]
 
@@ -155,13 +155,14 @@ def test_restore_drops_component_dicts_in_every_field(browser, app_server, fresh
         context.close()
 
 
-WRITE_IDB_JS = """async (value) => {
-    const open = indexedDB.open('localforage');
-    const db = await new Promise((ok, no) => { open.onsuccess = () => ok(open.result); open.onerror = no; });
-    const name = db.objectStoreNames[0];
-    const tx = db.transaction(name, 'readwrite');
-    tx.objectStore(name).put(value, 'chat-history-store');
-    await new Promise((ok) => { tx.oncomplete = ok; });
+WRITE_RECORDS_JS = """async (conversations) => {
+    const db = window.chatStorage.database();
+    await db.open();
+    await db.meta.put({key: 'format', version: 2});
+    await db.conversations.bulkPut(conversations.map(window.chatStorage.conversationRecord));
+    const messages = [];
+    conversations.forEach(c => (c.messages || []).forEach((m, i) => messages.push(Object.assign({seq: i}, m, {conv_id: c.id}))));
+    await db.messages.bulkPut(messages);
     db.close();
 }"""
 
@@ -174,17 +175,18 @@ def test_tampered_browser_storage_is_coerced_on_load(browser, app_server, fresh_
         open_chat(page, app_server.url)
         send(page, "kept message")
         good = history(page)["conversations"][0]
-        tampered = [good]
+        tampered = []
         for gadget_name, gadget in GADGETS.items():
             for field, path in FIELDS.items():
                 tampered.append(with_gadget(f"{gadget_name}-{field}", path, gadget))
-        active_id = tampered[1]["id"]
-        value = {"version": 1, "active_id": active_id, "conversations": tampered}
-        page.evaluate(WRITE_IDB_JS, json.dumps(value))
+        active_id = tampered[0]["id"]
+        storage_page(page, app_server.url)
+        page.evaluate(WRITE_RECORDS_JS, tampered)
+        tampered.insert(0, good)
         prefs = {"theme": GADGETS["execute-js"], "defaults": {"model": GADGETS["iframe"], "temperature": 1}}
         page.evaluate("(p) => { localStorage.setItem('chat-prefs-store', JSON.stringify(p)); "
                       "localStorage.setItem('chat-active-store', JSON.stringify(p.active)); }", {**prefs, "active": active_id})
-        page.reload()
+        page.goto(app_server.url)
         page.wait_for_function("() => window.chatDebug && window.chatDebug.lastRender !== null")
         expect(page.locator(".ant-message-notice", has_text="were invalid and were dropped").first).to_be_visible()
         for conv in tampered[1:]:
@@ -192,7 +194,7 @@ def test_tampered_browser_storage_is_coerced_on_load(browser, app_server, fresh_
         assert_inert(page, dialogs, "storage load")
         data = history(page)
         assert len(data["conversations"]) == len(tampered)
-        assert data["conversations"][0] == good
+        assert {c["id"]: c for c in data["conversations"]}[good["id"]] == good
         for gadget in GADGETS.values():
             assert gadget["type"] not in json.dumps(data)
         stored_prefs = page.evaluate("() => JSON.parse(localStorage.getItem('chat-prefs-store'))")

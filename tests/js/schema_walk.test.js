@@ -22,6 +22,16 @@ test('a valid history passes unchanged, nothing dropped', () => {
   assert.equal(r.ok, true);
   assert.equal(r.dropped, 0);
   assert.deepEqual(r.value, history);
+  assert.equal(r.value, history); // the same object: nothing to copy
+});
+
+test('only the parts that changed are copied', () => {
+  const good = conversation();
+  const bad = conversation({ id: 'c2', title: 7 });
+  const r = walk.coerce(doc, 'History', { conversations: [good, bad] });
+  assert.equal(r.value.conversations[0], good);
+  assert.notEqual(r.value.conversations[1], bad);
+  assert.equal(r.value.conversations[1].messages, bad.messages);
 });
 
 test('a component dict in a text field is dropped, the rest kept', () => {
