@@ -422,10 +422,18 @@
   }
 
   // ----- streaming ----------------------------------------------------------
+  /** Show or hide the streaming reply (one Dash update only when it changes: every
+   *  update makes Dash re-check each component on the page). */
+  function showStreamMessage(shown) {
+    var className = shown ? 'chat-message chat-message-assistant chat-stream-active' : 'chat-stream-idle';
+    if (state.streamClass === className) { return; }
+    state.streamClass = className;
+    setProps(IDS.streamMessage, { className: className });
+  }
   function setStreaming(active) {
     var current = state.data && activeConversation(state.data);
     var shown = active && state.run && current && state.run.conversationId === current.id;
-    setProps(IDS.streamMessage, { className: shown ? 'chat-message chat-message-assistant chat-stream-active' : 'chat-stream-idle' });
+    showStreamMessage(shown);
     if (!active) { setProps(IDS.streamMarkdown, { markdownStr: '' }); }
     setProps(IDS.send, { style: active ? { display: 'none' } : {} });
     setProps(IDS.stop, { style: active ? {} : { display: 'none' } });
@@ -1099,7 +1107,7 @@
       }
       var error = conversation && conversation.error;
       var streamingHere = !!(run && conversation && run.conversationId === conversation.id);
-      setProps(IDS.streamMessage, { className: streamingHere ? 'chat-message chat-message-assistant chat-stream-active' : 'chat-stream-idle' });
+      showStreamMessage(streamingHere);
       var keep = state.keepScroll;
       afterRender(function () {
         var element = document.getElementById(IDS.scroll);
@@ -1139,7 +1147,15 @@
       var items = conversations
         .filter(function (c) { return conversationMatches(c, q); })
         .map(function (c) { return sidebarEntry(c, c.id === activeId); });
-      if (!items.length && q) { return [div('chat-conv-empty', text('no_results'))]; }
+      if (!items.length && q) { items = [div('chat-conv-empty', text('no_results'))]; }
+      // Dash redraws every item of a new list (≈10 ms each): hand it one only when the
+      // list as drawn (items, their order and the open one) has changed
+      var drawn = items.map(function (item) { return item.props.key || ''; }).join('\n') + '|' + activeId + '|' + q;
+      if (drawn === state.sidebarDrawn && items.every(function (item, i) { return item === state.sidebarItems[i]; })) {
+        return noUpdate();
+      }
+      state.sidebarDrawn = drawn;
+      state.sidebarItems = items;
       return items;
     },
 

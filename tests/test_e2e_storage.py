@@ -35,16 +35,22 @@ def loaded(page) -> None:
     page.wait_for_function("() => window.chatDebug && window.chatDebug.lastRender !== null")
 
 
+def two_tabs(context, url: str, first: str):
+    """Tabs A and B of one browser; A sends ``first`` and B shows its conversation."""
+    a, b = context.new_page(), context.new_page()
+    open_chat(a, url)
+    open_chat(b, url)
+    send(a, first)
+    b.wait_for_function("() => (window.chatDebug.history() || {conversations: []}).conversations.length === 1", timeout=3000)
+    return a, b
+
+
 def test_tabs_share_conversations_and_lose_nothing(browser, app_server, fresh_upstream):
     """Tab A sends, tab B sends, tab A sends: every message is kept; a conversation made
     in A shows in B within 1 s; a third tab and B after a reload see everything."""
     context = browser.new_context()
     try:
-        a, b = context.new_page(), context.new_page()
-        open_chat(a, app_server.url)
-        open_chat(b, app_server.url)
-        send(a, "from A 1")
-        b.wait_for_function("() => (window.chatDebug.history() || {conversations: []}).conversations.length === 1", timeout=3000)
+        a, b = two_tabs(context, app_server.url, "from A 1")
         send(b, "from B 1")
         a.wait_for_function("() => JSON.stringify(window.chatDebug.history()).includes('from B 1')", timeout=3000)
         send(a, "from A 2")
@@ -78,11 +84,7 @@ def test_two_tabs_streaming_into_one_conversation(browser, app_server, fresh_ups
     replies are kept, each right after its own question (no interleaving)."""
     context = browser.new_context()
     try:
-        a, b = context.new_page(), context.new_page()
-        open_chat(a, app_server.url)
-        open_chat(b, app_server.url)
-        send(a, "start")
-        b.wait_for_function("() => (window.chatDebug.history() || {conversations: []}).conversations.length === 1", timeout=3000)
+        a, b = two_tabs(context, app_server.url, "start")
         fresh_upstream.script(Reply(content="slow answer for A " * 4, chunk_size=4, chunk_delay=0.05))
         fresh_upstream.script(Reply(content="slow answer for B " * 4, chunk_size=4, chunk_delay=0.05))
         a.fill("#chat-input", "question A")

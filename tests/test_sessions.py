@@ -22,22 +22,9 @@ from tests.conftest import AppProcess, app_env
 from tests.test_limits_redis import _gunicorn, _pids_that_served, redis_url  # noqa: F401 (redis_url is a fixture)
 from tests.upstream import Reply
 
-SECRET = "s3cret-for-session-tests-" + "z" * 16
-CODES = "alpha-code-1,beta-code-2"
-CHAT_BODY = {"messages": [{"role": "user", "content": "hi"}]}
+from tests.test_access import CHAT_BODY, CODES, SECRET, locked_client  # noqa: F401 - the fixture is used by name
+
 SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
-
-
-@pytest.fixture
-def locked_client(make_client):
-    """Factory: a test client of an app with access codes."""
-
-    def factory(**overrides):
-        values = {"access_codes": CODES, "secret_key": SECRET}
-        values.update(overrides)
-        return make_client(**values)
-
-    return factory
 
 
 class FakeClock:
