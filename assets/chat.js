@@ -39,7 +39,7 @@
   var PAGE_VISIBLE = 60; // more drawn per "show earlier" / scroll to the top
   var WINDOW_STEP = 20;
   var SETTING_KEYS = ['model', 'system_prompt', 'temperature', 'top_p', 'presence_penalty',
-    'frequency_penalty', 'max_tokens', 'history'];
+    'frequency_penalty', 'max_tokens', 'history', 'reasoning_effort'];
   // [key, min, max, integer] — ranges from the OpenAI Chat Completions reference
   var NUMERIC = [['temperature', 0, 2, false], ['top_p', 0, 1, false], ['presence_penalty', -2, 2, false],
     ['frequency_penalty', -2, 2, false], ['max_tokens', 1, 1000000, true], ['history', 0, 10000, true]];
@@ -55,6 +55,9 @@
     view: 'chat-view-store',
     streamMessage: 'chat-stream-message',
     streamMarkdown: 'chat-stream-markdown',
+    streamReasoning: 'chat-stream-reasoning',
+    streamReasoningSummary: 'chat-stream-reasoning-summary',
+    streamReasoningMarkdown: 'chat-stream-reasoning-markdown',
     send: 'chat-send-button',
     stop: 'chat-stop-button',
     input: 'chat-input',
@@ -175,6 +178,9 @@
       lastSave: store.api ? store.api.debug.lastSave : null };
   };
   window.chatDebug.failWrites = function (name) { if (store.api) { store.api.debug.failWrites = name || null; } };
+  /** Benchmarks: commit `next` as the page's own actions do (no coercion: the caller
+   *  built it from chatDebug.history(), copying only what it changed). */
+  window.chatDebug.commit = function (next) { commit(next); };
   /** Tests and benchmarks: replace the history as if it came from outside (coerced). */
   window.chatDebug.replaceHistory = function (value) {
     var checked = coerce('History', value);
@@ -434,7 +440,12 @@
     var current = state.data && activeConversation(state.data);
     var shown = active && state.run && current && state.run.conversationId === current.id;
     showStreamMessage(shown);
-    if (!active) { setProps(IDS.streamMarkdown, { markdownStr: '' }); }
+    if (!active) {
+      setProps(IDS.streamMarkdown, { markdownStr: '' });
+      setProps(IDS.streamReasoningMarkdown, { markdownStr: '' });
+      setProps(IDS.streamReasoning, { style: { display: 'none' }, open: true });
+      setProps(IDS.streamReasoningSummary, { children: text('thinking') });
+    }
     setProps(IDS.send, { style: active ? { display: 'none' } : {} });
     setProps(IDS.stop, { style: active ? {} : { display: 'none' } });
   }
@@ -452,9 +463,24 @@
     run.frame = 0;
     run.lastFlush = performance.now();
     run.flushes += 1;
+    if (run.reasoning !== run.drawnReasoning) {
+      run.drawnReasoning = run.reasoning;
+      if (!run.reasoningShown) {
+        run.reasoningShown = true;
+        setProps(IDS.streamReasoning, { style: {}, open: true });
+      }
+      setProps(IDS.streamReasoningMarkdown, { markdownStr: run.reasoning });
+    }
+    if (run.reasoningShown && run.text && !run.folded) {
+      // the answer has started: fold the thinking once (the reader may open it again)
+      run.folded = true;
+      setProps(IDS.streamReasoning, { open: false });
+      setProps(IDS.streamReasoningSummary, { children: text('thought_for', { n: thoughtSeconds(run.reasoningMs) }) });
+    }
     setProps(IDS.streamMarkdown, { markdownStr: run.prefix + run.text });
     window.requestAnimationFrame(function () { scrollToBottom(false); });
   }
+  function thoughtSeconds(ms) { return Math.max(1, Math.round((ms || 0) / 1000)); }
   function scheduleFlush(run) {
     if (run.timer || run.frame) { return; }
     var wait = Math.max(0, FLUSH_MS - (performance.now() - run.lastFlush));
@@ -481,7 +507,7 @@
     keep = Math.min(keep, config.max_messages || 500);
     var messages = all.slice(all.length - keep);
     var payload = { messages: messages, locale: locale() };
-    ['model', 'system_prompt', 'temperature', 'top_p', 'presence_penalty', 'frequency_penalty', 'max_tokens']
+    ['model', 'system_prompt', 'temperature', 'top_p', 'presence_penalty', 'frequency_penalty', 'max_tokens', 'reasoning_effort']
       .forEach(function (name) { if (isSet(settings[name])) { payload[name] = settings[name]; } });
     var prefs = state.prefs || {};
     if (isSet(prefs.api_key) && config.allow_user_api_key !== false) { payload.api_key = String(prefs.api_key).trim(); }
@@ -509,8 +535,15 @@
     var checked = coerce(schemaName, parsed);
     if (!checked.ok) { return; }
     var data = checked.value;
-    if (name === 'delta') {
-      if (run.ttftMs === null) { run.ttftMs = performance.now() - run.t0; }
+    if (name === 'reasoning') {
+      if (run.ttftReasoningMs === null) { run.ttftReasoningMs = performance.now() - run.t0; }
+      run.reasoning += data.content;
+      scheduleFlush(run);
+    } else if (name === 'delta') {
+      if (run.ttftMs === null) {
+        run.ttftMs = performance.now() - run.t0;
+        if (run.ttftReasoningMs !== null) { run.reasoningMs = run.ttftMs - run.ttftReasoningMs; }
+      }
       run.text += data.content;
       run.deltas += 1;
       scheduleFlush(run);
@@ -545,6 +578,7 @@
       controller: new AbortController(), conversationId: conversation.id, text: '',
       prefix: continueMessage ? continueMessage.content : '', continueId: continueMessage ? continueMessage.id : null,
       t0: performance.now(), ttftMs: null, deltas: 0, flushes: 0, lastFlush: 0,
+      reasoning: '', ttftReasoningMs: null, reasoningMs: null,
       timer: 0, frame: 0, finishReason: null, usage: null, error: null, done: false,
       stopped: false, discard: false, model: null, trimmed: 0, leftOut: request.leftOut,
       seq: (conversation.messages[conversation.messages.length - 1] || {}).seq
@@ -641,13 +675,19 @@
         if (run.error) { merged.incomplete = true; }
         conversation.messages[index] = merged;
       }
-    } else if (run.text) {
+    } else if (run.text || run.reasoning) {
       var message = {
         id: uid('m'), role: 'assistant', content: run.text, created_at: Date.now(),
         finish_reason: run.finishReason, model: run.model, seq: run.seq
       };
       if (run.usage) { message.usage = run.usage; }
       if (run.ttftMs !== null) { message.ttft_ms = Math.round(run.ttftMs); }
+      if (run.reasoning) {
+        // kept with the message, never sent back (requestPayload sends role and content only)
+        message.reasoning = run.reasoning;
+        message.ttft_reasoning_ms = Math.round(run.ttftReasoningMs);
+        message.reasoning_ms = Math.round(run.reasoningMs !== null ? run.reasoningMs : performance.now() - run.t0 - run.ttftReasoningMs);
+      }
       if (run.stopped) { message.stopped = true; }
       if (run.error) { message.incomplete = true; }
       if (leftOut > 0) { message.trimmed = leftOut; }
@@ -766,11 +806,30 @@
         var cost = (price.prompt * promptTokens + price.completion * completionTokens) / 1e6;
         parts.push(span('chat-message-cost', text('cost', { cost: formatCost(cost) })));
       }
+      if (Number(message.usage.reasoning_tokens) > 0) {
+        parts.push(span('chat-message-reasoning-tokens', text('reasoning_tokens', { n: Number(message.usage.reasoning_tokens) })));
+      }
+    }
+    if (typeof message.ttft_reasoning_ms === 'number' && typeof message.ttft_ms === 'number') {
+      parts.push(span('chat-message-ttft', text('ttft_details', {
+        reasoning: text('ttft_reasoning', { s: (message.ttft_reasoning_ms / 1000).toFixed(1) }),
+        answer: text('ttft_answer', { s: (message.ttft_ms / 1000).toFixed(1) })
+      })));
     }
     if (asText(message.model)) { parts.push(span('chat-message-model', asText(message.model))); }
     return parts.length ? div('chat-message-usage', parts) : null;
   }
 
+  /** The stored reasoning, folded (a <details>: its text stays in the DOM). The dict is
+   *  memoized with the message, so a reader's open/close choice is not undone. */
+  function reasoningBlock(message) {
+    var summary = typeof message.reasoning_ms === 'number' ? text('thought_for', { n: thoughtSeconds(message.reasoning_ms) }) : text('thinking');
+    var mdProps = markdownProps(message.reasoning, false);
+    return component('Details', 'dash_html_components', { className: 'chat-reasoning', open: false, children: [
+      component('Summary', 'dash_html_components', { children: summary }),
+      mdProps ? component('FefferyMarkdown', 'feffery_markdown_components', mdProps) : div('chat-message-text', asText(message.reasoning))
+    ] });
+  }
   function messageComponent(message, index, lastIndex, lastAssistant) {
     var role = message.role === 'user' ? 'user' : (message.role === 'system' ? 'system' : 'assistant');
     var avatar = div('chat-avatar chat-avatar-' + role, role === 'user' ? '\u263a' : '\u2726');
@@ -790,7 +849,9 @@
         actions.push(actionButton('continue', text('continue'), idAttr));
       }
     }
-    var body = [div('chat-message-role', roleLine), content];
+    var body = [div('chat-message-role', roleLine)];
+    if (role === 'assistant' && asText(message.reasoning)) { body.push(reasoningBlock(message)); }
+    body.push(content);
     if (role === 'assistant' && message.finish_reason === 'length') { body.push(div('chat-message-flag chat-message-length', text('length_hint'))); }
     if (message.trimmed) { body.push(div('chat-message-trimmed', text('trimmed', { n: asText(message.trimmed) }))); }
     var usage = role === 'assistant' ? usageLine(message) : null;
@@ -808,7 +869,7 @@
   var drawCache = {};
   function drawMessage(message, index, lastIndex, lastAssistant) {
     var key = [message.id, index === lastIndex, index === lastAssistant, message.finish_reason, message.stopped,
-      message.incomplete, message.trimmed, message.model, JSON.stringify(message.usage || null), locale(),
+      message.incomplete, message.trimmed, message.model, JSON.stringify(message.usage || null), message.reasoning_ms, locale(),
       isDark(), !!window.mermaid].join('|');
     var hit = drawCache[message.id];
     if (hit && hit.key === key && hit.content === message.content) { return hit.dict; }
@@ -817,6 +878,23 @@
     return dict;
   }
 
+  /**
+   * Callback outputs with no_update where the value is what was drawn last (arrays
+   * compared item by item, by identity; other values by JSON): every Dash update makes
+   * the renderer re-check each component on the page, so unchanged props are not sent.
+   */
+  var lastOutputs = {};
+  function sameOutput(a, b) {
+    if (Array.isArray(a) && Array.isArray(b)) {
+      return a.length === b.length && a.every(function (item, i) { return item === b[i]; });
+    }
+    return a === b || JSON.stringify(a) === JSON.stringify(b);
+  }
+  function onlyChanged(name, outputs) {
+    var last = lastOutputs[name] || [];
+    lastOutputs[name] = outputs;
+    return outputs.map(function (value, i) { return i < last.length && sameOutput(value, last[i]) ? noUpdate() : value; });
+  }
   function afterRender(fn) {
     // Outputs are applied after the callback returns: wait two frames.
     window.requestAnimationFrame(function () { window.requestAnimationFrame(fn); });
@@ -1126,13 +1204,13 @@
       });
       var settings = effectiveSettings(conversation);
       var built = performance.now();
-      return [
+      return onlyChanged('messages', [
         children,
         total || streamingHere ? { display: 'none' } : {},
         error ? {} : { display: 'none' },
         error ? asText(error.message) : '',
         asText(settings.model) || asText(state.config && state.config.model)
-      ];
+      ]);
     },
 
     /** Store/search → the conversation list, newest first, filtered by title and content. */
@@ -1355,6 +1433,7 @@
       out.push(isSet(values.model) ? values.model : null);
       out.push(values.system_prompt || '');
       NUMERIC.forEach(function (spec) { out.push(isSet(values[spec[0]]) ? values[spec[0]] : null); });
+      out.push(isSet(values.reasoning_effort) ? values.reasoning_effort : null);
       out.push(state.prefs.api_key || '');
       out.push(state.prefs.base_url || '');
       return out;
@@ -1379,8 +1458,8 @@
     },
 
     /** Save → write the values to the conversation or the defaults; key/base URL to prefs. */
-    saveSettings: function (nClicks, scope, model, systemPrompt, temperature, topP, presence, frequency, maxTokens, history, apiKey, baseUrl, data, prefs) {
-      var values = { model: model, system_prompt: systemPrompt, temperature: temperature, top_p: topP,
+    saveSettings: function (nClicks, scope, model, systemPrompt, temperature, topP, presence, frequency, maxTokens, history, reasoningEffort, apiKey, baseUrl, data, prefs) {
+      var values = { model: model, system_prompt: systemPrompt, temperature: temperature, top_p: topP, reasoning_effort: reasoningEffort,
         presence_penalty: presence, frequency_penalty: frequency, max_tokens: maxTokens, history: history };
       for (var i = 0; i < NUMERIC.length; i++) {
         if (validateNumber(values[NUMERIC[i][0]], NUMERIC[i][1], NUMERIC[i][2], NUMERIC[i][3])) {
@@ -1438,7 +1517,11 @@
       state.prefs = trustedPrefs(prefs);
       var conversation = activeConversation(historyOf(data));
       var messages = ((conversation && conversation.messages) || [])
-        .filter(validMessage).map(function (m) { return { role: m.role, content: m.content }; });
+        .filter(validMessage).map(function (m) {
+          var out = { role: m.role, content: m.content };
+          if (typeof m.reasoning === 'string' && m.reasoning) { out.reasoning = m.reasoning; }
+          return out;
+        });
       if (!messages.length) { toast('info', text('nothing_to_export')); return noUpdate(); }
       var settings = effectiveSettings(conversation);
       return {

@@ -24,6 +24,9 @@
  *      chunks, so an interrupted one simply runs again), verifies the records, then
  *      marks meta 'format' = 2 and deletes the legacy value. An old tab that still
  *      writes the legacy value is ignored from then on.
+ *   3  the same records; messages may carry reasoning fields (issue: reasoning models).
+ *      Migration 2→3 changes no record; it exists so that format-2 code, which would
+ *      drop the new fields when rewriting a record, leaves such data untouched.
  *   A later format bumps STORE_VERSION, adds MIGRATIONS[n] (records of n-1 → n) and
  *   a test with data written by the previous release. A database whose meta 'format'
  *   is newer than this code (or whose IndexedDB version is) is never written:
@@ -38,6 +41,15 @@
   var TABLES = { conversations: 'id, updated_at, pinned', messages: 'id, conv_id, [conv_id+seq]', meta: 'key' };
   var META_FIELDS = ['id', 'title', 'created_at', 'updated_at', 'pinned', 'settings', 'error'];
   var ROLE_RANK = { system: 0, user: 1, assistant: 2 };
+  // Record migrations n-1 → n, for n ≥ 3 (1 → 2 is migrateLegacy): each gets the open
+  // Dexie database and returns a promise; `format` is written after each step.
+  var MIGRATIONS = {
+    // 3: messages may carry reasoning, reasoning_ms, ttft_reasoning_ms, usage.reasoning_tokens;
+    //    settings reasoning_effort. New optional fields: the records stay as they are, but
+    //    code of format 2 (which would drop those fields when it rewrites a record) must
+    //    treat this data as newer and leave it alone — hence the bump.
+    3: function () { return Promise.resolve(); }
+  };
 
   /** Message order inside a conversation: seq, then user before its reply, then time. */
   function compareMessages(a, b) {
@@ -174,6 +186,18 @@
       });
     }
 
+    /** Run MIGRATIONS[from + 1 … version] in order, recording each finished step. */
+    function upgrade(from) {
+      var done = Promise.resolve();
+      for (var v = from + 1; v <= version; v++) {
+        (function (step) {
+          done = done.then(function () { return (MIGRATIONS[step] || function () { return Promise.resolve(); })(db); })
+            .then(function () { return db.meta.put({ key: 'format', version: step, migrated_at: Date.now() }); });
+        })(v);
+      }
+      return done;
+    }
+
     /** Migration 1 → 2 (see the plan above). */
     function migrateLegacy(legacy) {
       var history = options.coerceLegacy(legacy.value);
@@ -214,6 +238,7 @@
         return db.meta.get('format');
       }).then(function (format) {
         if (format && format.version > version) { return 'newer'; }
+        if (format && format.version < version) { return upgrade(format.version).then(function () { return 'ok'; }); }
         if (format) { return 'ok'; }
         return readLegacy().then(function (legacy) {
           if (!legacy) { return db.meta.put({ key: 'format', version: version }).then(function () { return 'ok'; }); }

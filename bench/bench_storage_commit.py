@@ -49,7 +49,7 @@ COMMIT_JS = """async (n) => {
     if (!done) { channel.port2.postMessage(0); } };
   channel.port2.postMessage(0);
   const t0 = performance.now();
-  window.chatDebug.replaceHistory(next);
+  window.chatDebug.commit(next);
   const sync = performance.now() - t0;
   while (window.chatDebug.storage().writes === writes) { await new Promise(r => setTimeout(r, 5)); }
   await new Promise(r => setTimeout(r, 50));

@@ -7,7 +7,11 @@ from dash import ClientsideFunction, Input, Output, State, clientside_callback
 
 from components import ids
 
-FIELDS = [ids.SET_MODEL, ids.SET_SYSTEM_PROMPT] + [spec[0] for spec in ids.NUMERIC_SETTINGS] + [ids.SET_API_KEY, ids.SET_BASE_URL]
+FIELDS = (
+    [ids.SET_MODEL, ids.SET_SYSTEM_PROMPT]
+    + [spec[0] for spec in ids.NUMERIC_SETTINGS]
+    + [ids.SET_REASONING_EFFORT, ids.SET_API_KEY, ids.SET_BASE_URL]
+)
 
 # Open the drawer (or switch scope): fill the fields from the conversation or the defaults.
 clientside_callback(

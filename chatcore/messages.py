@@ -28,6 +28,8 @@ PARAM_RANGES: dict[str, tuple[float, float]] = {
     "frequency_penalty": (-2, 2),
     "max_tokens": (1, 1_000_000),
 }
+# Values of ``reasoning_effort`` (OpenAI reasoning models; DeepSeek, Qwen and others accept it too).
+REASONING_EFFORTS = ("low", "medium", "high")
 
 
 class Message(TypedDict):

@@ -15,6 +15,7 @@ CLEAR_BUTTON = "chat-clear-button"
 CLEAR_CONFIRM = "chat-clear-confirm"
 EXPORT_BUTTON = "chat-export-button"
 LOGOUT_BUTTON = "chat-logout-button"  # submits a native POST /logout form (only with ACCESS_CODES)
+BUDGET = "chat-budget"  # "Used 12,340 of 100,000 tokens today" (callbacks/budget.py; hidden without a budget)
 
 # messages
 SCROLL = "chat-scroll"
@@ -22,6 +23,9 @@ MESSAGES = "chat-messages"
 EMPTY_STATE = "chat-empty-state"
 STREAM_MESSAGE = "chat-stream-message"
 STREAM_MARKDOWN = "chat-stream-markdown"
+STREAM_REASONING = "chat-stream-reasoning"  # the live reasoning block (a <details>) of the streaming reply
+STREAM_REASONING_SUMMARY = "chat-stream-reasoning-summary"
+STREAM_REASONING_MARKDOWN = "chat-stream-reasoning-markdown"
 ERROR_BOX = "chat-error"
 ERROR_TEXT = "chat-error-text"
 RETRY_BUTTON = "chat-retry-button"
@@ -78,6 +82,7 @@ SET_PRESENCE = "chat-setting-presence-penalty"
 SET_FREQUENCY = "chat-setting-frequency-penalty"
 SET_MAX_TOKENS = "chat-setting-max-tokens"
 SET_HISTORY = "chat-setting-history"
+SET_REASONING_EFFORT = "chat-setting-reasoning-effort"
 SET_API_KEY = "chat-setting-api-key"
 SET_BASE_URL = "chat-setting-base-url"
 SET_BASE_URL_ITEM = "chat-setting-base-url-item"

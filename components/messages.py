@@ -86,6 +86,17 @@ def render(has_key: bool, locale: str = "en-US"):
                             className="chat-message-body",
                             children=[
                                 html.Div(t("assistant", locale), className="chat-message-role"),
+                                # the model's reasoning, live while it thinks, folded when the answer starts
+                                html.Details(
+                                    id=ids.STREAM_REASONING,
+                                    className="chat-reasoning",
+                                    open=True,
+                                    style={"display": "none"},
+                                    children=[
+                                        html.Summary(t("thinking", locale), id=ids.STREAM_REASONING_SUMMARY),
+                                        fmc.FefferyMarkdown(id=ids.STREAM_REASONING_MARKDOWN, markdownStr="", **MARKDOWN_PROPS),
+                                    ],
+                                ),
                                 fmc.FefferyMarkdown(id=ids.STREAM_MARKDOWN, markdownStr="", **MARKDOWN_PROPS),
                             ],
                         ),

@@ -13,6 +13,8 @@ from __future__ import annotations
 import feffery_antd_components as fac
 from dash import html
 
+from chatcore.messages import REASONING_EFFORTS
+
 from . import ids
 from .texts import t
 
@@ -95,6 +97,15 @@ def render(settings, locale: str = "en-US"):
                     label=t("system_prompt", locale),
                 ),
                 *numeric,
+                # reasoning models only (OpenAI o-series, DeepSeek, Qwen …); sent only when set
+                fac.AntdFormItem(
+                    fac.AntdSelect(
+                        id=ids.SET_REASONING_EFFORT,
+                        options=[{"label": t(f"reasoning_effort_{level}", locale), "value": level} for level in REASONING_EFFORTS],
+                        allowClear=True,
+                    ),
+                    label=t("reasoning_effort", locale),
+                ),
                 # the user's own credentials (defaults only; kept in this browser)
                 fac.AntdFormItem(
                     fac.AntdInput(id=ids.SET_API_KEY, mode="password", autoComplete="off", value=""),

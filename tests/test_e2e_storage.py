@@ -260,3 +260,30 @@ def test_full_storage_mid_reply_keeps_the_messages(browser, app_server, fresh_up
         ]
     finally:
         context.close()
+
+
+def test_data_of_the_previous_format_is_upgraded(browser, app_server, fresh_upstream):
+    """Records written by the previous release (format 2) load unchanged and the
+    database is marked with the current format, so older code then leaves it alone."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        storage_page(page, app_server.url)
+        page.evaluate("""async () => {
+            const db = window.chatStorage.database();
+            await db.open();
+            await db.meta.put({key: 'format', version: 2});
+            await db.conversations.put({id: 'v2', title: 'from format 2', updated_at: 5, settings: {temperature: 0.2}, error: null});
+            await db.messages.bulkPut([
+                {id: 'q', conv_id: 'v2', seq: 1, role: 'user', content: 'old question', created_at: 1},
+                {id: 'a', conv_id: 'v2', seq: 1, role: 'assistant', content: 'old answer', created_at: 2, finish_reason: 'stop'}]);
+            db.close();
+        }""")
+        page.goto(app_server.url)
+        loaded(page)
+        assert list(contents(page).values()) == [["old question", "old answer"]]
+        version = page.evaluate("""async () => { const db = window.chatStorage.database(); await db.open();
+            const f = await db.meta.get('format'); db.close(); return f.version; }""")
+        assert version == history(page)["version"] and version > 2
+    finally:
+        context.close()
