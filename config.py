@@ -10,11 +10,12 @@ The server's API key is held as a ``SecretStr`` so that it never shows up in a
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -45,10 +46,51 @@ DEFAULT_CONTEXT_WINDOWS: dict[str, int] = {
 
 
 class ModelPrice(BaseModel):
-    """Price of a model in US dollars per 1,000,000 tokens (``prompt`` = input, ``completion`` = output)."""
+    """Price of a model per 1,000,000 tokens (``prompt`` = input, ``completion`` = output)
+    in ``currency`` (ISO 4217 code, default USD). Only prices in ``BUDGET_CURRENCY`` count
+    toward cost budgets (``chatcore.budgets``). ``model_dump`` leaves out the default
+    currency, so the page config of USD prices is what it was before the field existed."""
 
     prompt: float = Field(ge=0)
     completion: float = Field(ge=0)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", exclude_if=lambda value: value == "USD")
+
+
+# --- access-code labels and usage budgets (chatcore.budgets) ---
+DEFAULT_ACCESS_LABEL = "default"  # the label of an ACCESS_CODES entry written without one
+ACCESS_LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # goes into storage keys and logs
+
+
+def split_access_code(entry: str) -> tuple[str, str]:
+    """``(label, code)`` of one ``ACCESS_CODES`` entry: ``"design:code1"`` → ``("design",
+    "code1")``. Only the first colon splits (``"ops:a:b"`` → ``("ops", "a:b")``), so a code
+    that contains a colon is written with a label; no colon → ``("default", entry)``.
+    Both parts are stripped of surrounding spaces; neither is validated here."""
+    label, colon, code = entry.partition(":")
+    if not colon:
+        return DEFAULT_ACCESS_LABEL, entry.strip()
+    return label.strip(), code.strip()
+
+
+class Budget(BaseModel):
+    """The allowance of one access-code label per day and per month (days and months in
+    ``BUDGET_TIMEZONE``). Tokens are prompt + completion tokens; cost is in
+    ``BUDGET_CURRENCY``. A field left out is no limit of that kind (``{}`` = unlimited)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tokens_per_day: int | None = Field(default=None, ge=1, strict=True)
+    tokens_per_month: int | None = Field(default=None, ge=1, strict=True)
+    cost_per_day: float | None = Field(default=None, gt=0)
+    cost_per_month: float | None = Field(default=None, gt=0)
+
+    @field_validator("cost_per_day", "cost_per_month", mode="before")
+    @classmethod
+    def _no_bool(cls, value: object) -> object:
+        """``true`` is not an amount of money."""
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        return value
 
 
 # Prices (USD per 1M tokens) from OpenAI's pricing page; operators override with MODEL_PRICES.
@@ -75,6 +117,11 @@ class Settings(BaseSettings):
     openai_model: str = Field(default="gpt-4o-mini", min_length=1, description="Default model.")
     openai_models: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated extra models offered in the model select."
+    )
+    prefilled_think_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated models (or name prefixes) whose chat template writes <think> into the prompt, "
+        "so their reply starts inside the thinking and only </think> arrives (chatcore.reasoning).",
     )
     local_proxy: str = Field(
         default="http://127.0.0.1:10809",
@@ -133,7 +180,9 @@ class Settings(BaseSettings):
 
     # --- access control (issue: safe to put on the internet) ---
     access_codes: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Comma-separated access codes; empty = no login."
+        default_factory=list,
+        description="Comma-separated access codes, each optionally `label:code` (unlabelled = label `default`); "
+        "empty = no login.",
     )
     secret_key: SecretStr | None = Field(default=None, description="Signs session cookies.")
     session_max_age: int = Field(default=7 * 24 * 3600, ge=60, description="Seconds a login lasts.")
@@ -158,8 +207,91 @@ class Settings(BaseSettings):
     max_streams_per_address: int = Field(default=10, ge=0, description="Concurrent replies per client address; 0 = unlimited.")
     models_rate_limit: str = Field(default="30 per minute", description="GET /api/models requests per client address; empty = off.")
 
+    # --- usage budgets per access-code label (chatcore.budgets; only with ACCESS_CODES) ---
+    budgets: Annotated[dict[str, Budget], NoDecode] = Field(
+        default_factory=dict,
+        description='JSON {"label": {"tokens_per_day", "tokens_per_month", "cost_per_day", "cost_per_month"}}; '
+        '"default" covers labels not listed.',
+    )
+    budget_timezone: str = Field(default="UTC", description="IANA time zone whose midnight starts a budget day/month.")
+    budget_currency: str = Field(default="USD", description="Currency of cost budgets (ISO 4217 code, as in MODEL_PRICES).")
+    admin_codes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated codes for GET /admin and /admin/usage.json (HTTP Basic); empty = off."
+    )
+
     _split_lists = field_validator("openai_models", "access_codes", mode="before")(_split_csv)
     _split_allowlist = field_validator("user_base_url_allowlist", mode="before")(_split_csv)
+    _split_admin_codes = field_validator("admin_codes", mode="before")(_split_csv)
+    _split_think_models = field_validator("prefilled_think_models", mode="before")(_split_csv)
+
+    @field_validator("access_codes")
+    @classmethod
+    def _labelled_codes(cls, value: list[str]) -> list[str]:
+        """Every entry is ``code`` or ``label:code`` with a non-empty code, a label of
+        letters, digits, ``_``, ``.``, ``-`` (64 at most) and no code given twice. The
+        messages never quote a code (they are secrets)."""
+        seen: set[str] = set()
+        for number, entry in enumerate(value, 1):
+            label, code = split_access_code(entry)
+            if not code:
+                raise ValueError(f"entry {number} has no code after its label")
+            if not re.match(ACCESS_LABEL_PATTERN, label):
+                raise ValueError(f"entry {number}: a label is 1-64 letters, digits, '_', '.' or '-' (before the first ':')")
+            if code in seen:
+                raise ValueError(f"entry {number} repeats a code given earlier")
+            seen.add(code)
+        return value
+
+    @field_validator("budget_timezone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        """An IANA time zone name that ``zoneinfo`` knows (``UTC``, ``Asia/Shanghai``)."""
+        from zoneinfo import ZoneInfo
+
+        value = value.strip()
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError; "../x" a ValueError
+            raise ValueError("must be an IANA time zone such as UTC or Asia/Shanghai (pip install tzdata if none is found)") from None
+        return value
+
+    @field_validator("budget_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        """A three-letter ISO 4217 code, upper-cased (``usd`` → ``USD``)."""
+        value = value.strip().upper()
+        if not re.match(r"^[A-Z]{3}$", value):
+            raise ValueError("must be a three-letter currency code such as USD or CNY")
+        return value
+
+    @field_validator("budgets", mode="before")
+    @classmethod
+    def _budgets_json(cls, value: object) -> object:
+        """Decode the JSON text of the environment; empty (``BUDGETS=``) = no budgets."""
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("must be valid JSON") from None
+        return value
+
+    @field_validator("budgets")
+    @classmethod
+    def _budget_labels(cls, value: dict[str, Budget], info: ValidationInfo) -> dict[str, Budget]:
+        """BUDGETS keys are ``default`` or labels that ACCESS_CODES entries carry (a typo
+        would otherwise quietly fall back to the default budget). ACCESS_CODES is declared
+        earlier, so it is validated by now (absent from ``info.data`` when it was bad)."""
+        labels = {split_access_code(entry)[0] for entry in info.data.get("access_codes") or ()}
+        for label in value:
+            if label == DEFAULT_ACCESS_LABEL:
+                continue
+            if not re.match(ACCESS_LABEL_PATTERN, label):
+                raise ValueError(f"{label[:64]!r} is not a valid label (letters, digits, '_', '.', '-')")
+            if labels and label not in labels:
+                raise ValueError(f"no ACCESS_CODES entry has the label {label!r}")
+        return value
 
     @field_validator("login_rate_limit", "chat_rate_limit_session", "chat_rate_limit_address", "models_rate_limit")
     @classmethod
@@ -230,6 +362,19 @@ class Settings(BaseSettings):
         return context_window_for(model, self.model_context_windows, self.default_context_window)
 
     @property
+    def access_code_labels(self) -> dict[str, str]:
+        """``{code: label}`` of ``ACCESS_CODES`` (``split_access_code``; unlabelled codes
+        have the label ``default``). Empty without access codes."""
+        return {code: label for label, code in map(split_access_code, self.access_codes)}
+
+    def budget_for(self, label: str) -> Budget | None:
+        """The ``Budget`` of access-code ``label``: its own ``BUDGETS`` entry, else the
+        ``default`` entry, else ``None`` (no budget). Always ``None`` without ACCESS_CODES."""
+        if not self.access_codes:
+            return None
+        return self.budgets.get(label, self.budgets.get(DEFAULT_ACCESS_LABEL))
+
+    @property
     def models(self) -> list[str]:
         """The default model first, then the extra ones, without duplicates."""
         seen: dict[str, None] = {self.openai_model: None}
@@ -258,7 +403,9 @@ def format_validation_error(exc: ValidationError) -> str:
     lines = ["Invalid configuration:"]
     for err in exc.errors():
         name = str(err["loc"][0]).upper() if err["loc"] else "SECRET_KEY" if "SECRET_KEY" in err["msg"] else "?"
-        lines.append(f"  {name}: {err['msg']}")
+        # inside a JSON setting, say where: "BUDGETS: design.tokens_per_day: Input should be ..."
+        where = ".".join(str(part) for part in err["loc"][1:])
+        lines.append(f"  {name}: {where + ': ' if where else ''}{err['msg']}")
     return "\n".join(lines)
 
 

@@ -20,8 +20,15 @@ cookie is not re-issued per request; ``chatcore.sessions``). Logout revokes the
 session in the limits storage, so a copy of the cookie stops working on every worker
 too. A session remembers a keyed digest of the
 access code it signed in with, so removing a code from ``ACCESS_CODES`` signs out its
-sessions. Codes are compared in constant time (``hmac.compare_digest`` over SHA-256
-digests, every code tried) and are never logged.
+sessions, and the code's label (``lb``, ``label:code`` entries; ``default`` when
+unlabelled): usage budgets are charged to it (``chatcore.budgets``), and giving the
+code another label signs its sessions out too. Codes are compared in constant time
+(``hmac.compare_digest`` over SHA-256 digests, every code tried) and are never logged.
+
+``/admin`` and ``/admin/usage.json`` (``chatcore.admin``) skip the login guard: they
+have their own (HTTP Basic with ``ADMIN_CODES``). With a Redis storage, an unreachable
+Redis refuses every request that needs it with 503 ``limits_unavailable`` (fail
+closed) and one log line.
 """
 
 from __future__ import annotations
@@ -37,10 +44,11 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
+from limits.storage import MemoryStorage
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import hygiene, sessions
+from . import budgets, hygiene, sessions
 from .errors import ChatError
 from .i18n import normalize_locale
 from .limits import ChatLimits, client_address
@@ -56,6 +64,7 @@ LOGOUT_PATH = "/logout"
 # out; the dependency list holds only ids). /_dash-update-component is NOT here.
 LOGIN_PAGE_ROUTES = ("/_dash-layout", "/_dash-dependencies")
 STREAM_PATH = "/api/chat/stream"
+ADMIN_PATHS = ("/admin", "/admin/usage.json")  # chatcore.admin
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 SESSION_COOKIE = "chat_session"
 
@@ -130,17 +139,24 @@ def _settings():
 
 
 def is_signed_in() -> bool:
-    """True when the session was signed in with a code that is still configured, less
-    than ``SESSION_MAX_AGE`` seconds ago (absolute), and was not logged out (revocation
-    looked up in the limits storage once per request)."""
+    """True when the session was signed in with a code that is still configured (with
+    the same label, when the session recorded one), less than ``SESSION_MAX_AGE`` seconds
+    ago (absolute), and was not logged out (revocation looked up in the limits storage
+    once per request). Sets ``g.chat_label`` to the code's label."""
     settings = _settings()
     digest = session.get("cd")
     sid = session.get("sid")
     if not isinstance(digest, str) or not isinstance(sid, str):
         return False
     secret = settings.secret_key.get_secret_value()
-    if not any(hmac.compare_digest(digest, _digest(secret, code)) for code in settings.access_codes):
+    label = None
+    for code, code_label in settings.access_code_labels.items():
+        if hmac.compare_digest(digest, _digest(secret, code)):
+            label = code_label
+    # sessions from before labels existed have no "lb": the configured label applies
+    if label is None or session.get("lb", label) != label:
         return False
+    g.chat_label = label
     if sessions.is_expired(session, settings.session_max_age):
         return False
     revoked = g.get("chat_revoked")
@@ -148,6 +164,15 @@ def is_signed_in() -> bool:
         limits: ChatLimits | None = current_app.extensions.get("chat_limits")
         revoked = g.chat_revoked = (sid, limits is not None and sessions.is_revoked(limits.storage, sid))
     return not revoked[1]
+
+
+def session_label() -> str | None:
+    """The access-code label of this request's signed-in session (what usage budgets are
+    charged to), or ``None`` without ``ACCESS_CODES``, when not signed in, or outside a
+    request."""
+    if not has_request_context() or not _settings().access_codes or not is_signed_in():
+        return None
+    return g.chat_label
 
 
 def needs_login() -> bool:
@@ -220,6 +245,8 @@ def check_request() -> Response | None:
     path = request.path
     if _is_public(path):
         return None
+    if path in ADMIN_PATHS:
+        return None  # guarded by ADMIN_CODES in chatcore.admin, not by a chat session
     settings = _settings()
     if current_app.secret_key and not isinstance(session.get("sid"), str) and not settings.access_codes:
         session["sid"] = secrets.token_urlsafe(18)  # anonymous session: per-session limits
@@ -309,7 +336,8 @@ def _login_view():
     if not settings.access_codes:
         return redirect("/", code=303)
     given = request.form.get("code", "")
-    code = code_matches(given, settings.access_codes) if given else None
+    labels = settings.access_code_labels
+    code = code_matches(given, list(labels)) if given else None
     if code is None:
         log.warning("failed login from %s", escape(client_address()))  # never the code itself
         session["login_error"] = "invalid"
@@ -319,6 +347,7 @@ def _login_view():
     session.clear()
     session["sid"] = secrets.token_urlsafe(18)
     session["cd"] = _digest(settings.secret_key.get_secret_value(), code)
+    session["lb"] = labels[code]  # usage budgets are per label (chatcore.budgets)
     session["iat"] = int(time.time())  # sign-in time: the lifetime counts from here
     session.permanent = True
     log.info("login from %s", escape(client_address()))
@@ -399,8 +428,17 @@ def open_proxy_warning(settings, host: str) -> str | None:
     )
 
 
+def _limits_unavailable(exc: Exception) -> Response:
+    """503 ``limits_unavailable`` (JSON) when the limits storage (Redis) cannot be
+    reached: fail closed, with one log line saying why (no URL, no password)."""
+    budgets.log_storage_failure(exc, f"{request.method} {escape(request.path)[:100]} refused with 503")
+    return error_response(ChatError.make(503, "limits_unavailable", request_locale()))
+
+
 def install(server: Flask, settings, dash_app=None) -> None:
-    """Register the access hook, login routes, limits, headers and the JSON 413 handler.
+    """Register the access hook, login routes, limits, usage budgets (``chatcore.budgets``)
+    and the admin pages (``chatcore.admin``), headers, the JSON 413 handler and (with
+    Redis) the 503 for an unreachable storage.
 
     ``dash_app`` (a ``dash.Dash``) supplies the CSP hashes of its inline scripts.
     """
@@ -437,6 +475,16 @@ def install(server: Flask, settings, dash_app=None) -> None:
     server.add_url_rule(LOGOUT_PATH, "chat_logout", _logout_view, methods=["POST"])
     server.add_url_rule(LOGOUT_PATH, "chat_logout_get", _logout_get, methods=["GET"])  # 405, see _logout_get
     server.after_request(security_headers)
+    from . import admin  # here: chatcore.admin imports this module
+
+    book = budgets.install(server, settings, limits.storage)
+    admin.install(server, settings, limits, book)
+    if not isinstance(limits.storage, MemoryStorage):
+        # Redis unreachable: every request that needs it (session revocation, rate and
+        # stream limits, budgets, login limits) gets a clear 503 instead of a 500.
+        errors = limits.storage.base_exceptions
+        for error_class in errors if isinstance(errors, tuple) else (errors,):
+            server.register_error_handler(error_class, _limits_unavailable)
 
     @server.errorhandler(413)
     def _too_large(_exc: Exception) -> Response:

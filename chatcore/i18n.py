@@ -89,6 +89,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "en-US": "Too many replies are being generated at once (limit {limit}). Wait for one to finish, then try again.",
         "zh-CN": "同时生成的回复过多（上限 {limit} 个）。请等待其中一个完成后重试。",
     },
+    # --- usage budgets per access-code label (chatcore.budgets) ---
+    "budget_exceeded": {
+        "en-US": "The {period} usage budget of your access code is used up ({used} of {limit}). "
+        "It resets at {reset} ({zone}). Your message is kept.",
+        "zh-CN": "你的访问码的{period}用量额度已用完（已用 {used}，额度 {limit}）。额度将于 {reset}（{zone}）重置。你的消息已保留。",
+    },
+    "limits_unavailable": {
+        "en-US": "The server cannot reach its limits storage, so usage limits cannot be checked and requests are "
+        "refused for now. Your message is kept; try again later.",
+        "zh-CN": "服务器无法连接其限额存储，暂时无法核对用量限额，请求已被拒绝。你的消息已保留，请稍后重试。",
+    },
     # --- slow request bodies (chatcore.slow_clients) ---
     "request_timeout": {
         "en-US": "The request did not arrive in time ({seconds} s without data). Check the connection and try again.",
@@ -115,6 +126,8 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 AFTER_SECONDS = {"en-US": " in {seconds} s", "zh-CN": "（约 {seconds} 秒后）"}
+# the {period} of ``budget_exceeded``
+BUDGET_PERIODS = {"en-US": {"day": "daily", "month": "monthly"}, "zh-CN": {"day": "每日", "month": "每月"}}
 
 
 def normalize_locale(value: str | None) -> str:

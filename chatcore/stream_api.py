@@ -13,11 +13,18 @@ Otherwise the response is ``text/event-stream`` (see ``chatcore.sse``) with even
                                                    ``trimmed`` = history messages left
                                                    out to fit the context window
     delta   {"content": str}                       each content delta, in order
-    reasoning {"content": str}                     reasoning text (CHAT_BACKEND only), in order
-    finish  {"finish_reason": str}                 from the upstream
-    usage   {"prompt_tokens", "completion_tokens", "total_tokens"}
+    reasoning {"content": str}                     the model's thinking, in order, never in
+                                                   a delta (chatcore.reasoning: delta fields
+                                                   or a leading <think> block; CHAT_BACKEND)
+    finish  {"finish_reason": str[, "incomplete": true]}   from the upstream; incomplete =
+                                                   the reply ended inside an unclosed <think>
+    usage   {"prompt_tokens", "completion_tokens", "total_tokens"[, "reasoning_tokens"]}
     error   {"status", "code", "message", "retry_after"}   upstream failure
-    done    {"finish_reason", "ttft_ms", "elapsed_ms"}     last event when not aborted
+    done    {"finish_reason", "ttft_ms", "elapsed_ms"[, "ttft_reasoning_ms", "reasoning_ms"]}
+                                                   last event when not aborted; ttft_ms is
+                                                   the first delta, ttft_reasoning_ms the
+                                                   first reasoning, reasoning_ms from it to
+                                                   the first delta (or the end)
 
 If the browser disconnects (Stop), the WSGI server closes the generator, which
 closes the upstream response: no more tokens are generated for this request.
@@ -26,6 +33,12 @@ With ``CHAT_BACKEND`` (``chatcore.backend``, loaded by ``chat_app`` into
 ``app.config["CHAT_BACKEND"]``) the backend's generator is the event source instead
 of the OpenAI call: no API key is needed, a user's key or base URL is ignored, and
 Stop closes the backend's generator at its next yield.
+
+Usage budgets (``chatcore.budgets``, with ``ACCESS_CODES``): a request of a signed-in
+session is checked against its access-code label's budget before anything else is
+done (429 ``budget_exceeded`` / 503 ``limits_unavailable``) and charged when the
+response closes — reported usage, else the estimate of what was sent and received —
+unless it is made with the user's own API key.
 """
 
 from __future__ import annotations
@@ -36,16 +49,18 @@ import time
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import ValidationError
 
-from .access import error_response, request_locale
+from .access import error_response, request_locale, session_label
+from .budgets import EXTENSION as BUDGETS_EXTENSION
 from .backend import stream_backend
 from .client import MODEL_LISTS, ClientOptions, get_client, is_chat_model, list_models, stream_chat
 from .errors import ChatError, map_exception
 from .i18n import normalize_locale
 from .limits import get_limits
 from . import disconnect
-from .context import trim_messages
+from .context import message_tokens, trim_messages
 from .messages import CONTINUE_INSTRUCTION, ChatRequest, Limits, describe_validation_error, prepare_messages
 from .netguard import BlockedHost, NetGuard
+from .reasoning import ReasoningClock, starts_in_reasoning
 from .sse import HEADERS, encode_event
 
 log = logging.getLogger("chatcore.stream")
@@ -179,6 +194,17 @@ def chat_stream() -> Response:
     messages = trimmed.messages
     if chat_request.continue_reply:
         messages = messages + [{"role": "user", "content": CONTINUE_INSTRUCTION}]
+    # Usage budget of the session's access-code label (chatcore.budgets), checked before
+    # any upstream work; not for requests with the user's own key (theirs to pay).
+    book = current_app.extensions.get(BUDGETS_EXTENSION)
+    own_key = backend is None and bool((chat_request.api_key or "").strip())
+    charge_label = None if book is None or own_key else session_label()
+    if charge_label is not None:
+        try:
+            book.check(charge_label, locale)
+        except ChatError as error:
+            log.info("chat request refused for label %s (%s)", charge_label, error.code)
+            return error_response(error)
     # Concurrent-stream limit (chatcore.limits), checked before any upstream work; the
     # slot is given back when the WSGI server closes the response, even if the
     # generator never started.
@@ -202,13 +228,19 @@ def chat_stream() -> Response:
             client, api_key=api_key, model=model, messages=messages, params=chat_request.sampling_params(), locale=locale,
             on_open=lambda response: disconnect.watcher.set_upstream(watch, response),
             redact_secrets=configured_secrets(settings),
+            start_in_reasoning=starts_in_reasoning(model, settings.prefilled_think_models),
         )
 
     def generate():
         started = time.monotonic()
         ttft_ms = None
+        thinking = ReasoningClock(started)  # ttft_reasoning_ms / reasoning_ms for done
         finish_reason = None
         outcome = "aborted"
+        requested = False  # the event source was started (an upstream request was made)
+        usage = None
+        received: list[str] = []  # delta/reasoning text, for the estimate when no usage came
+        refused_by_upstream = False
         try:
             yield encode_event(
                 "meta",
@@ -219,23 +251,37 @@ def chat_stream() -> Response:
                     "prompt_tokens_est": trimmed.prompt_tokens,
                 },
             )
+            requested = True
             for event in events:
+                thinking.see(event.name, time.monotonic())
                 if event.name == "delta" and ttft_ms is None:
                     ttft_ms = round((time.monotonic() - started) * 1000, 1)
                 elif event.name == "finish":
                     finish_reason = event.data["finish_reason"]
                 elif event.name == "error":
                     outcome = f"error {event.data['status']} {event.data['code']}"
+                    refused_by_upstream = not received  # an error before any text: nothing to bill
+                elif event.name == "usage":
+                    usage = event.data
+                if event.name in ("delta", "reasoning"):
+                    received.append(event.data["content"])
                 yield encode_event(event.name, event.data)
             elapsed_ms = round((time.monotonic() - started) * 1000, 1)
             if not outcome.startswith("error"):
                 outcome = f"ok {finish_reason}"
-            yield encode_event("done", {"finish_reason": finish_reason, "ttft_ms": ttft_ms, "elapsed_ms": elapsed_ms})
+            yield encode_event(
+                "done",
+                {"finish_reason": finish_reason, "ttft_ms": ttft_ms, "elapsed_ms": elapsed_ms, **thinking.fields(time.monotonic())},
+            )
         finally:
             disconnect.watcher.unwatch(watch)
             events.close()  # closes the upstream response or the backend's generator (Stop / disconnect)
             if watch is not None and watch.fired:
                 outcome = "aborted (client gone while the upstream was silent)"
+                refused_by_upstream = False  # that error was our own Stop, not the upstream's
+            if charge_label is not None and requested and (usage is not None or not refused_by_upstream):
+                # also on Stop / disconnect (this finally runs then): the estimate when no usage came
+                book.charge_reply(charge_label, model, usage, sum(map(message_tokens, messages)), "".join(received))
             log.info(
                 "chat stream model=%s messages=%d trimmed=%d outcome=%s ttft_ms=%s elapsed_ms=%.0f",
                 model, len(messages), trimmed.dropped, outcome, ttft_ms, (time.monotonic() - started) * 1000,

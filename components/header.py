@@ -1,5 +1,6 @@
-"""The top bar: sidebar toggle (phones), app title, current model, then Settings,
-theme, language, Clear (with confirm), Export and (with access codes) Log out."""
+"""The top bar: sidebar toggle (phones), app title, current model, the usage budget
+(when one applies), then Settings, theme, language, Clear (with confirm), Export and
+(with access codes) Log out."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def render(model: str, locale: str = "en-US", show_logout: bool = False):
                     ),
                     html.Span(t("app_title", locale), className="chat-app-name"),
                     fac.AntdTag(id=ids.HEADER_MODEL, content=model, color="blue", bordered=False),
+                    # the signed-in access code's usage budget, filled by callbacks/budget.py
+                    html.Span(id=ids.BUDGET, className="chat-budget", hidden=True, style={"fontSize": 12, "opacity": 0.75}),
                 ],
             ),
             # page and conversation actions
