@@ -13,13 +13,16 @@
  * Clicks on elements drawn here (conversation list items, message actions) are
  * handled by event delegation on `data-action` attributes.
  *
- * Store shape (chat-history-store, kept in IndexedDB):
- *   {version: 1, active_id: str, conversations: [{id, title, created_at, updated_at,
+ * History (state.data, owned by this script; IndexedDB records through assets/storage.js):
+ *   {version, active_id: str, conversations: [{id, title, created_at, updated_at, pinned?,
  *     settings: {model?, system_prompt?, temperature?, top_p?, presence_penalty?,
- *                frequency_penalty?, max_tokens?, history?},
+ *                frequency_penalty?, max_tokens?, history?, reasoning_effort?},
  *     error: null | {status, code, message, retry_after},
- *     messages: [{id, role, content, created_at, finish_reason?, usage?, model?,
- *                 incomplete?, stopped?, ttft_ms?, trimmed?}]}]}
+ *     messages: [{id, role, content, seq, created_at, finish_reason?, usage?, model?,
+ *                 incomplete?, stopped?, ttft_ms?, trimmed?, reasoning?, reasoning_ms?,
+ *                 ttft_reasoning_ms?}]}]}
+ * chat-history-store (a memory dcc.Store) holds a view of it: {revision, active_id,
+ *   conversation: the open conversation} — Dash never carries the whole history.
  * Prefs (chat-prefs-store, localStorage, never sent to the server by a callback):
  *   {defaults: {same keys as settings}, api_key?, base_url?, theme?: 'light'|'dark'}
  * The user's API key leaves the browser only inside the stream request body.
@@ -87,6 +90,7 @@
     visible: {},     // conversation id → how many newest messages are drawn
     renderedId: null, // conversation drawn last (to scroll to the bottom on switch)
     pending: { rename: null, remove: null, edit: null },
+    reasoningOpen: {}, // message id → the reader opened its reasoning block
     modelsLoaded: false,
     keepScroll: null
   };
@@ -820,12 +824,14 @@
     return parts.length ? div('chat-message-usage', parts) : null;
   }
 
-  /** The stored reasoning, folded (a <details>: its text stays in the DOM). The dict is
-   *  memoized with the message, so a reader's open/close choice is not undone. */
+  /** The stored reasoning, folded (a <details>: its text stays in the DOM) unless the
+   *  reader opened it: their choice (state.reasoningOpen, from the toggle event) is
+   *  kept through later renders. */
   function reasoningBlock(message) {
     var summary = typeof message.reasoning_ms === 'number' ? text('thought_for', { n: thoughtSeconds(message.reasoning_ms) }) : text('thinking');
     var mdProps = markdownProps(message.reasoning, false);
-    return component('Details', 'dash_html_components', { className: 'chat-reasoning', open: false, children: [
+    return component('Details', 'dash_html_components', {
+      className: 'chat-reasoning', open: !!state.reasoningOpen[message.id], 'data-msg-id': asText(message.id), children: [
       component('Summary', 'dash_html_components', { children: summary }),
       mdProps ? component('FefferyMarkdown', 'feffery_markdown_components', mdProps) : div('chat-message-text', asText(message.reasoning))
     ] });
@@ -869,7 +875,8 @@
   var drawCache = {};
   function drawMessage(message, index, lastIndex, lastAssistant) {
     var key = [message.id, index === lastIndex, index === lastAssistant, message.finish_reason, message.stopped,
-      message.incomplete, message.trimmed, message.model, JSON.stringify(message.usage || null), message.reasoning_ms, locale(),
+      message.incomplete, message.trimmed, message.model, JSON.stringify(message.usage || null), message.reasoning_ms,
+      !!state.reasoningOpen[message.id], locale(),
       isDark(), !!window.mermaid].join('|');
     var hit = drawCache[message.id];
     if (hit && hit.key === key && hit.content === message.content) { return hit.dict; }
@@ -1092,6 +1099,14 @@
       openSidebar(false);
     }
   }, false);
+
+  // A reader opens or closes a stored reasoning block: remember it (toggle does not bubble).
+  document.addEventListener('toggle', function (event) {
+    var target = event.target;
+    if (!target || !target.classList || !target.classList.contains('chat-reasoning')) { return; }
+    var id = target.getAttribute('data-msg-id');
+    if (id) { state.reasoningOpen[id] = target.open; }
+  }, true);
 
   // Enter to send, Shift+Enter for a new line (IME composition respected).
   document.addEventListener('keydown', function (event) {
