@@ -556,6 +556,7 @@
       run.trimmed = (data.trimmed || 0);
     } else if (name === 'finish') {
       run.finishReason = data.finish_reason;
+      run.unclosedThought = !!data.incomplete; // ended inside a <think> that never closed
     } else if (name === 'usage') {
       run.usage = data;
     } else if (name === 'error') {
@@ -693,7 +694,7 @@
         message.reasoning_ms = Math.round(run.reasoningMs !== null ? run.reasoningMs : performance.now() - run.t0 - run.ttftReasoningMs);
       }
       if (run.stopped) { message.stopped = true; }
-      if (run.error) { message.incomplete = true; }
+      if (run.error || run.unclosedThought) { message.incomplete = true; }
       if (leftOut > 0) { message.trimmed = leftOut; }
       conversation.messages.push(message);
       // another tab may have added turns meanwhile: the reply goes right after its question

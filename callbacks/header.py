@@ -39,14 +39,19 @@ clientside_callback(
 
 
 def export_messages(request: dict | None) -> list[dict]:
-    """The ``{"role", "content"}`` messages of an export request (others dropped)."""
+    """The ``{"role", "content"}`` messages of an export request (others dropped); an
+    assistant message keeps its ``"reasoning"`` when that is a non-empty string (any
+    other value is left out), for the export's reasoning block."""
     if not isinstance(request, dict):
         return []
-    return [
-        {"role": m["role"], "content": m["content"]}
-        for m in request.get("messages") or []
-        if isinstance(m, dict) and m.get("role") in ("user", "assistant", "system") and isinstance(m.get("content"), str)
-    ]
+    out = []
+    for m in request.get("messages") or []:
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant", "system") and isinstance(m.get("content"), str):
+            message = {"role": m["role"], "content": m["content"]}
+            if m["role"] == "assistant" and isinstance(m.get("reasoning"), str) and m["reasoning"]:
+                message["reasoning"] = m["reasoning"]
+            out.append(message)
+    return out
 
 
 @callback(

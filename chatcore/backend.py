@@ -18,8 +18,8 @@ context window; a "continue" request ends with the continue instruction). A copy
 the backend may change it.
 
 ``settings``: ``{"model": str}`` plus whichever of ``temperature``, ``top_p``,
-``presence_penalty``, ``frequency_penalty`` (floats) and ``max_tokens`` (int) the
-conversation set.
+``presence_penalty``, ``frequency_penalty`` (floats), ``max_tokens`` (int) and
+``reasoning_effort`` (``"low"``, ``"medium"`` or ``"high"``) the conversation set.
 
 It yields, in any mix:
 

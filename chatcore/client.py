@@ -19,6 +19,7 @@ import openai
 from .errors import ChatError, map_exception
 from .messages import MODEL_NAME_MAX, MODEL_NAME_PATTERN, Message
 from .netguard import NetGuard, guarded_http_client
+from .reasoning import ThinkSplitter, delta_reasoning
 
 EventName = Literal["delta", "reasoning", "finish", "usage", "error"]
 
@@ -27,10 +28,14 @@ EventName = Literal["delta", "reasoning", "finish", "usage", "error"]
 class StreamEvent:
     """One event of a streamed reply.
 
-    ``name`` is ``delta`` (``data={"content": str}``), ``reasoning``
-    (``{"content": str}``, only from a ``CHAT_BACKEND``: ``chatcore.backend``), ``finish``
-    (``{"finish_reason": str}``), ``usage`` (``{"prompt_tokens", "completion_tokens",
-    "total_tokens"}``) or ``error`` (``ChatError.to_dict()``).
+    ``name`` is ``delta`` (``data={"content": str}``, answer text only), ``reasoning``
+    (``{"content": str}``, the model's thinking: ``chatcore.reasoning`` for the upstream's
+    shapes, ``chatcore.backend`` for a ``CHAT_BACKEND``), ``finish``
+    (``{"finish_reason": str}``, plus ``"incomplete": true`` when the reply ended inside
+    an unclosed ``<think>`` block), ``usage`` (``{"prompt_tokens", "completion_tokens",
+    "total_tokens"}``, plus ``"reasoning_tokens"`` when the upstream reports
+    ``usage.completion_tokens_details.reasoning_tokens``) or ``error``
+    (``ChatError.to_dict()``).
     """
 
     name: EventName
@@ -84,6 +89,30 @@ def get_client(options: ClientOptions) -> openai.OpenAI:
         return client
 
 
+def usage_data(usage: Any) -> dict:
+    """The ``usage`` event data of an SDK ``CompletionUsage``: ``prompt_tokens``,
+    ``completion_tokens``, ``total_tokens`` and, when the upstream reports
+    ``completion_tokens_details.reasoning_tokens`` as a whole number (OpenAI
+    https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage,
+    DeepSeek, OpenRouter), ``reasoning_tokens``."""
+    data = {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    details = getattr(usage, "completion_tokens_details", None)
+    reasoning_tokens = getattr(details, "reasoning_tokens", None)
+    if isinstance(reasoning_tokens, int) and not isinstance(reasoning_tokens, bool) and reasoning_tokens >= 0:
+        data["reasoning_tokens"] = reasoning_tokens
+    return data
+
+
+def _pieces(pieces: list[tuple[str, str]]) -> Iterator[StreamEvent]:
+    """``ThinkSplitter`` pieces as ``reasoning`` / ``delta`` events."""
+    for kind, text in pieces:
+        yield StreamEvent("reasoning" if kind == "reasoning" else "delta", {"content": text})
+
+
 def stream_chat(
     client: openai.OpenAI,
     *,
@@ -94,6 +123,7 @@ def stream_chat(
     locale: str | None = None,
     on_open: Callable[[httpx2.Response], None] | None = None,
     redact_secrets: tuple[str, ...] = (),
+    start_in_reasoning: bool = False,
 ) -> Iterator[StreamEvent]:
     """Stream one Chat Completion as ``StreamEvent`` objects.
 
@@ -104,8 +134,20 @@ def stream_chat(
     of raising — a single ``error`` event for any failure (then stops). A stream that
     ends without ``finish_reason`` yields ``error`` ``stream_interrupted``.
 
+    Reasoning (``chatcore.reasoning``): a ``delta.reasoning_content`` or
+    ``delta.reasoning`` string becomes a ``reasoning`` event; a ``<think>…</think>``
+    block at the start of the content is split off by a ``ThinkSplitter`` (only what may
+    still be a tag is held back; the rest of the content is passed on unmodified).
+    ``start_in_reasoning``: the model's chat template opened the think block in the
+    prompt (only ``</think>`` arrives), so content is reasoning until ``</think>`` —
+    unless reasoning already came in a delta field, which means the upstream parsed it.
+    Held-back text is sent before ``finish`` or ``error``; a think block still open at
+    ``finish`` adds ``"incomplete": true`` to the ``finish`` data (the reply has no
+    answer, or a cut one).
+
     Closing the generator (``.close()``, e.g. because the browser went away) closes
-    the upstream HTTP response at once, so no further tokens are generated for us.
+    the upstream HTTP response at once, so no further tokens are generated for us
+    (what a ``ThinkSplitter`` held back then — a partial tag, whitespace — is dropped).
     ``on_open`` is called with the upstream ``httpx2.Response`` once its headers have
     arrived (``chatcore.disconnect`` uses it to close a silent upstream after Stop).
     ``redact_secrets``: the other configured keys (the server's ``OPENAI_API_KEY``),
@@ -113,6 +155,8 @@ def stream_chat(
     """
     stream = None
     finished = False
+    splitter: ThinkSplitter | None = None  # made at the first content delta
+    field_reasoning = False  # reasoning came in a delta field
     try:
         stream = client.with_options(api_key=api_key).chat.completions.create(
             model=model,
@@ -125,23 +169,30 @@ def stream_chat(
             on_open(stream.response)
         for chunk in stream:
             for choice in chunk.choices or ():
-                content = choice.delta.content if choice.delta else None
-                if content:
-                    yield StreamEvent("delta", {"content": content})
+                delta = choice.delta
+                if delta is not None:
+                    reasoning = delta_reasoning(delta)
+                    if reasoning:
+                        field_reasoning = True
+                        yield StreamEvent("reasoning", {"content": reasoning})
+                    content = delta.content
+                    if content:
+                        if splitter is None:
+                            splitter = ThinkSplitter(start_in_reasoning=start_in_reasoning and not field_reasoning)
+                        yield from _pieces(splitter.feed(content))
                 if choice.finish_reason:
                     finished = True
-                    yield StreamEvent("finish", {"finish_reason": choice.finish_reason})
+                    finish: dict = {"finish_reason": choice.finish_reason}
+                    if splitter is not None:
+                        yield from _pieces(splitter.close())
+                        if splitter.unclosed:
+                            finish["incomplete"] = True
+                    yield StreamEvent("finish", finish)
             if chunk.usage is not None:
-                usage = chunk.usage
-                yield StreamEvent(
-                    "usage",
-                    {
-                        "prompt_tokens": usage.prompt_tokens,
-                        "completion_tokens": usage.completion_tokens,
-                        "total_tokens": usage.total_tokens,
-                    },
-                )
+                yield StreamEvent("usage", usage_data(chunk.usage))
         if not finished:
+            if splitter is not None:
+                yield from _pieces(splitter.close())
             yield StreamEvent("error", ChatError.make(502, "stream_interrupted", locale).to_dict())
     except GeneratorExit:
         raise
@@ -156,6 +207,8 @@ def stream_chat(
             error = ChatError.make(502, "stream_interrupted", locale)
         else:
             error = map_exception(exc, locale, api_key, *redact_secrets)
+        if splitter is not None:
+            yield from _pieces(splitter.close())  # keep what was held back (a cut think block stays reasoning)
         yield StreamEvent("error", error.to_dict())
     finally:
         if stream is not None:

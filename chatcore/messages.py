@@ -13,6 +13,10 @@ from typing import Literal, TypedDict
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant"]
+# ``reasoning_effort`` of reasoning models (OpenAI Chat Completions
+# https://platform.openai.com/docs/api-reference/chat/create#chat-create-reasoning_effort;
+# also OpenRouter, Ollama's OpenAI endpoint, vLLM for gpt-oss)
+ReasoningEffort = Literal["low", "medium", "high"]
 
 # A model name as the OpenAI-compatible APIs spell them (``gpt-4o-mini``,
 # ``deepseek/deepseek-r1:free``, ``qwen2.5:7b``); one definition for requests and storage.
@@ -47,7 +51,12 @@ class Limits(BaseModel):
 
 
 class ChatMessage(BaseModel):
-    """A validated message; extra keys (ids, timestamps kept by the page) are ignored."""
+    """A validated message; extra keys (ids, timestamps kept by the page) are ignored.
+
+    That includes ``reasoning``, the thinking the page keeps with an assistant reply:
+    it is never sent back upstream (DeepSeek answers 400 when ``reasoning_content`` is
+    in the input messages, https://api-docs.deepseek.com/guides/reasoning_model).
+    """
 
     model_config = ConfigDict(extra="ignore", strict=True)
 
@@ -61,7 +70,7 @@ class ChatRequest(BaseModel):
     ``messages`` is the conversation so far, oldest first, ending with the user's
     newest message; the user's system prompt travels separately in ``system_prompt``
     (combined with the operator's by ``prepare_messages``). Optional sampling
-    parameters are forwarded to the upstream only when set.
+    parameters (and ``reasoning_effort``) are forwarded to the upstream only when set.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -78,6 +87,9 @@ class ChatRequest(BaseModel):
         default=None, ge=PARAM_RANGES["frequency_penalty"][0], le=PARAM_RANGES["frequency_penalty"][1]
     )
     max_tokens: int | None = Field(default=None, ge=PARAM_RANGES["max_tokens"][0], le=PARAM_RANGES["max_tokens"][1])
+    reasoning_effort: ReasoningEffort | None = Field(
+        default=None, description="How hard a reasoning model thinks; sent upstream only when set."
+    )
     api_key: str | None = Field(default=None, max_length=500)
     base_url: str | None = Field(default=None, max_length=500)
     locale: str | None = Field(default=None, max_length=20)
@@ -124,8 +136,9 @@ class ChatRequest(BaseModel):
             raise ValueError(f"system_prompt is longer than {limits.max_message_chars} characters")
 
     def sampling_params(self) -> dict:
-        """The optional sampling parameters that are set, as SDK keyword arguments."""
-        names = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens")
+        """The optional sampling parameters that are set, as SDK keyword arguments
+        (``reasoning_effort`` included: the SDK's and the API's name for it)."""
+        names = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens", "reasoning_effort")
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
 

@@ -31,12 +31,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .messages import MODEL_NAME_MAX, MODEL_NAME_PATTERN, PARAM_RANGES, Role
+from .messages import MODEL_NAME_MAX, MODEL_NAME_PATTERN, PARAM_RANGES, ReasoningEffort, Role
 
 SCHEMA_PATH = Path(__file__).with_name("page_schema.json")
 BACKUP_FORMAT = "dash-chat-backup"
 BACKUP_VERSION = 1
-STORE_VERSION = 2  # the browser storage format; its plan and migrations: assets/storage.js, docs/storage.md
+# the browser storage format; its plan and migrations: assets/storage.js, docs/storage.md.
+# 3: StoredMessage.reasoning / reasoning_ms / ttft_reasoning_ms, Usage.reasoning_tokens,
+# StoredSettings.reasoning_effort (code of version 2 must leave such data untouched).
+STORE_VERSION = 3
 
 ID_MAX = 200
 TITLE_MAX = 500
@@ -51,12 +54,15 @@ def _range(name: str) -> dict:
 
 
 class Usage(BaseModel):
-    """Token usage of one reply (OpenAI ``usage`` object, the counted fields only)."""
+    """Token usage of one reply (OpenAI ``usage`` object, the counted fields only;
+    ``reasoning_tokens`` is its ``completion_tokens_details.reasoning_tokens``, part of
+    ``completion_tokens``)."""
 
     model_config = _STRICT
     prompt_tokens: int | None = Field(default=None, ge=0)
     completion_tokens: int | None = Field(default=None, ge=0)
     total_tokens: int | None = Field(default=None, ge=0)
+    reasoning_tokens: int | None = Field(default=None, ge=0)
 
 
 class ErrorInfo(BaseModel):
@@ -81,12 +87,16 @@ class StoredSettings(BaseModel):
     frequency_penalty: float | None = Field(default=None, **_range("frequency_penalty"))
     max_tokens: int | None = Field(default=None, **_range("max_tokens"))
     history: int | None = Field(default=None, ge=0, le=HISTORY_MAX)
+    reasoning_effort: ReasoningEffort | None = None
 
 
 class StoredMessage(BaseModel):
     """One message as the page stores it: the OpenAI ``{role, content}`` plus what the
     page records about a reply (``finish_reason``, ``usage``, ``model``, TTFT in ms,
-    ``trimmed`` = history messages left out, flags)."""
+    ``trimmed`` = history messages left out, flags). ``reasoning`` is the model's
+    thinking (the stream's ``reasoning`` events; shown folded, never sent back),
+    ``reasoning_ms`` how long it thought, ``ttft_reasoning_ms`` the time to its first
+    reasoning token (both ms)."""
 
     model_config = _STRICT
     id: str | None = Field(default=None, min_length=1, max_length=ID_MAX)  # the page gives one when missing
@@ -100,6 +110,9 @@ class StoredMessage(BaseModel):
     stopped: bool | None = None
     edited: bool | None = None
     ttft_ms: float | None = Field(default=None, ge=0)
+    reasoning: str | None = None
+    reasoning_ms: float | None = Field(default=None, ge=0)
+    ttft_reasoning_ms: float | None = Field(default=None, ge=0)
     trimmed: int | None = Field(default=None, ge=0)
     seq: float | None = Field(default=None, ge=0)  # the turn's order key (assets/storage.js)
 
@@ -176,20 +189,33 @@ class DeltaEvent(BaseModel):
     content: str
 
 
+class ReasoningEvent(BaseModel):
+    """``reasoning``: one piece of the model's thinking (never part of the content)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    content: str
+
+
 class FinishEvent(BaseModel):
-    """``finish``: the upstream's ``finish_reason``."""
+    """``finish``: the upstream's ``finish_reason``; ``incomplete`` is true when the reply
+    ended inside a ``<think>`` block that was never closed (no answer, or a cut one)."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
     finish_reason: str | None = Field(default=None, max_length=50)
+    incomplete: bool | None = None
 
 
 class DoneEvent(BaseModel):
-    """``done``: the last event of a stream that was not aborted."""
+    """``done``: the last event of a stream that was not aborted. ``ttft_ms`` is the time
+    to the first answer token; with reasoning, ``ttft_reasoning_ms`` the time to its
+    first token and ``reasoning_ms`` from then to the first answer token (or the end)."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
     finish_reason: str | None = Field(default=None, max_length=50)
     ttft_ms: float | None = Field(default=None, ge=0)
     elapsed_ms: float | None = Field(default=None, ge=0)
+    ttft_reasoning_ms: float | None = Field(default=None, ge=0)
+    reasoning_ms: float | None = Field(default=None, ge=0)
 
 
 # Name in the page schema → model. The page refers to them by these names.
@@ -205,6 +231,7 @@ PAGE_MODELS: dict[str, type[BaseModel]] = {
     "Usage": Usage,
     "MetaEvent": MetaEvent,
     "DeltaEvent": DeltaEvent,
+    "ReasoningEvent": ReasoningEvent,
     "FinishEvent": FinishEvent,
     "DoneEvent": DoneEvent,
 }
@@ -213,6 +240,7 @@ PAGE_MODELS: dict[str, type[BaseModel]] = {
 EVENT_SCHEMAS = {
     "meta": "MetaEvent",
     "delta": "DeltaEvent",
+    "reasoning": "ReasoningEvent",
     "finish": "FinishEvent",
     "usage": "Usage",
     "error": "ErrorInfo",
@@ -232,7 +260,7 @@ def page_schema() -> dict:
             defs[sub_name] = sub
         defs[name] = schema
     # models with extra="ignore" emit no additionalProperties: mark them for the walker
-    for name in ("MetaEvent", "DeltaEvent", "FinishEvent", "DoneEvent"):
+    for name in ("MetaEvent", "DeltaEvent", "ReasoningEvent", "FinishEvent", "DoneEvent"):
         defs[name]["additionalProperties"] = False
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

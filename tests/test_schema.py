@@ -83,6 +83,11 @@ def test_node_unit_tests_of_the_walker_pass():
         (schema.StoredMessage, {"id": "m", "role": "assistant", "content": "x", "finish_reason": "GADGET"}),
         (schema.StoredMessage, {"id": "m", "role": "assistant", "content": "x", "ttft_ms": "GADGET"}),
         (schema.StoredMessage, {"id": "m", "role": "assistant", "content": "x", "usage": {"prompt_tokens": "GADGET"}}),
+        (schema.StoredMessage, {"id": "m", "role": "assistant", "content": "x", "reasoning": "GADGET"}),
+        (schema.StoredMessage, {"id": "m", "role": "assistant", "content": "x", "reasoning_ms": "GADGET"}),
+        (schema.StoredMessage, {"id": "m", "role": "assistant", "content": "x", "usage": {"reasoning_tokens": "GADGET"}}),
+        (schema.Conversation, {"id": "c", "settings": {"reasoning_effort": "GADGET"}}),
+        (schema.ReasoningEvent, {"content": "GADGET"}),
         (schema.Conversation, {"id": "c", "title": "GADGET"}),
         (schema.Conversation, {"id": "c", "settings": {"model": "GADGET"}}),
         (schema.Conversation, {"id": "c", "settings": {"system_prompt": "GADGET"}}),
@@ -117,6 +122,29 @@ def test_models_accept_what_the_page_writes():
     assert schema.Backup.model_validate(backup).conversations[0].messages[1].usage.total_tokens == 3
 
 
+def test_models_accept_reasoning_fields_of_store_version_3():
+    """Version 3 (reasoning models): the reply's thinking, its timings and token count,
+    the conversation's reasoning_effort; the reasoning stream event."""
+    assert schema.STORE_VERSION == 3 and schema.committed_schema()["store_version"] == 3
+    message = {
+        "id": "m", "role": "assistant", "content": "answer", "reasoning": "thought 中文", "reasoning_ms": 1234.5,
+        "ttft_reasoning_ms": 80, "usage": {"prompt_tokens": 1, "completion_tokens": 9, "total_tokens": 10, "reasoning_tokens": 7},
+    }
+    assert schema.StoredMessage.model_validate(message).model_dump(exclude_unset=True) == message
+    assert schema.StoredSettings.model_validate({"reasoning_effort": "medium"}).reasoning_effort == "medium"
+    for bad in ({"reasoning_ms": -1}, {"ttft_reasoning_ms": -0.5}, {"reasoning": 5}, {"usage": {"reasoning_tokens": -1}}):
+        with pytest.raises(ValidationError):
+            schema.StoredMessage.model_validate({"role": "assistant", "content": "x", **bad})
+    for bad in ("max", "HIGH", 1, True):
+        with pytest.raises(ValidationError):
+            schema.StoredSettings.model_validate({"reasoning_effort": bad})
+    assert schema.EVENT_SCHEMAS["reasoning"] == "ReasoningEvent"
+    defs = schema.committed_schema()["$defs"]
+    assert defs["ReasoningEvent"]["additionalProperties"] is False
+    assert schema.ReasoningEvent.model_validate({"content": "x", "later": 1}).content == "x"
+    assert schema.FinishEvent.model_validate({"finish_reason": "stop", "incomplete": True}).incomplete is True
+
+
 def test_models_are_strict_about_types_and_keys():
     for bad in ({"temperature": "0.5"}, {"temperature": 2.5}, {"max_tokens": 1.5}, {"history": True}, {"colour": "red"}):
         with pytest.raises(ValidationError):
@@ -131,7 +159,7 @@ def test_ranges_are_the_request_ranges():
 
     request_props = ChatRequest.model_json_schema()["properties"]
     stored_props = schema.StoredSettings.model_json_schema()["properties"]
-    for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens", "model"):
+    for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens", "model", "reasoning_effort"):
         assert request_props[name]["anyOf"][0] == stored_props[name]["anyOf"][0], name
 
 
@@ -157,6 +185,8 @@ message_st = st.fixed_dictionaries(
         "usage": _maybe(st.fixed_dictionaries({}, optional={"prompt_tokens": _maybe(st.integers(0, 9)),
                                                             "completion_tokens": _maybe(st.integers(-1, 9))})),
         "ttft_ms": _maybe(st.floats(0, 1e4)),
+        "reasoning": _maybe(st.text(max_size=20)),
+        "reasoning_ms": _maybe(st.floats(-1, 1e4)),
         "stopped": _maybe(st.booleans()),
         "extra": anything,
     },
@@ -169,6 +199,7 @@ conversation_st = st.fixed_dictionaries(
             "model": _maybe(st.sampled_from(["gpt-4o", "bad model"])),
             "temperature": _maybe(st.floats(-1, 3)),
             "max_tokens": _maybe(st.integers(-1, 10)),
+            "reasoning_effort": _maybe(st.sampled_from(["low", "medium", "high", "max"])),
         })),
         "error": _maybe(st.none()),
         "messages": _maybe(st.lists(message_st, max_size=4)),

@@ -107,6 +107,74 @@ def test_usage_chunk_with_include_usage(server):
     assert all(ch.usage is None for ch in chunks)
 
 
+def raw_deltas(server, payload: dict) -> list[dict]:
+    """The ``choices[0].delta`` objects of a streamed reply, as JSON on the wire."""
+    with httpx2.Client(timeout=10) as http:
+        response = http.post(server.url + "/chat/completions", json=payload, headers={"Authorization": "Bearer sk-test"})
+    out = []
+    for line in response.text.split("\n"):
+        if line.startswith("data: {"):
+            chunk = json.loads(line[6:])
+            if chunk["choices"]:
+                out.append(chunk["choices"][0]["delta"])
+    return out
+
+
+@pytest.mark.parametrize(
+    "field,empty",
+    [("reasoning_content", None), ("reasoning", "")],
+)
+def test_reasoning_in_a_delta_field(server, field, empty):
+    server.script(Reply(reasoning="abcdef", content="xyz", reasoning_field=field, reasoning_tokens=4))
+    deltas = raw_deltas(server, {"model": "m", "messages": user("q"), "stream": True})
+    assert deltas[1:3] == [{"content": empty, field: "abc"}, {"content": empty, field: "def"}]
+    assert deltas[3] == {"content": "xyz", field: None} and deltas[-1] == {}
+    # the SDK keeps the unknown field on its ChoiceDelta
+    server.script(Reply(reasoning="abcdef", content="xyz", reasoning_field=field, reasoning_tokens=4))
+    _, chunks = collect(client(server).chat.completions.create(
+        model="m", messages=user("q"), stream=True, stream_options={"include_usage": True}))
+    assert "".join(getattr(ch.choices[0].delta, field, None) or "" for ch in chunks if ch.choices) == "abcdef"
+    assert chunks[-1].usage.completion_tokens_details.reasoning_tokens == 4
+    assert server.closed_events[-1]["chunks_sent"] == 3  # two reasoning deltas, one content delta
+
+
+def test_reasoning_as_think_tags_in_the_content(server):
+    cases = [
+        (Reply(reasoning="why", content="ok", reasoning_field="think"), "<think>why</think>\n\nok"),
+        (Reply(reasoning="why", content="ok", reasoning_field="think", think_prefix="\n "), "\n <think>why</think>\n\nok"),
+        (Reply(reasoning="why", content="ok", reasoning_field="think", think_open=False), "why</think>\n\nok"),
+        (Reply(reasoning="why", content="", reasoning_field="think", think_close=False), "<think>why"),
+    ]
+    for reply, text in cases:
+        server.script(reply)
+        deltas = raw_deltas(server, {"model": "m", "messages": user("q"), "stream": True})
+        assert "".join(d.get("content") or "" for d in deltas) == text
+        assert all(len(d["content"]) <= 3 for d in deltas[1:-1])  # the tags are split across deltas
+
+
+def test_reasoning_in_a_non_streamed_reply(server):
+    server.script(Reply(reasoning="abc", content="xyz", reasoning_field="reasoning_content"),
+                  Reply(reasoning="abc", content="xyz", reasoning_field="think"))
+    r = client(server).chat.completions.create(model="m", messages=user("q"))
+    assert r.choices[0].message.content == "xyz" and r.choices[0].message.reasoning_content == "abc"
+    r = client(server).chat.completions.create(model="m", messages=user("q"))
+    assert r.choices[0].message.content == "<think>abc</think>\n\nxyz"
+
+
+def test_think_directive_records_the_request_and_echoes_the_effort(server):
+    c = client(server)
+    text, chunks = collect(c.chat.completions.create(
+        model="m", messages=user("!think reasoning"), stream=True, reasoning_effort="medium"))
+    assert text == "Echo: !think reasoning"
+    thought = "".join(getattr(ch.choices[0].delta, "reasoning", None) or "" for ch in chunks if ch.choices)
+    assert thought == "Thinking about '!think reasoning'.\nreasoning_effort: medium.\nThe answer is an echo."
+    assert server.requests[-1]["body"]["reasoning_effort"] == "medium"
+    with pytest.raises(openai.BadRequestError, match="Unknown !think word"):
+        c.chat.completions.create(model="m", messages=user("!think nonsense"))
+    with pytest.raises(ValueError, match="reasoning_field"):
+        Reply(reasoning_field="thinking")
+
+
 def test_scripted_replies_fifo_and_finish_length(server):
     server.script(
         Reply(chunks=["Hel", "lo", ", wor", "ld"], finish_reason="length",

@@ -18,7 +18,11 @@ Endpoints (paths are accepted with or without the ``/v1`` prefix)
 
       1. ``chat.completion.chunk`` with ``delta: {"role": "assistant",
          "content": "", "refusal": null}``;
-      2. one ``chat.completion.chunk`` per content delta ``{"content": "..."}``;
+      2. one ``chat.completion.chunk`` per delta: the reply's reasoning deltas
+         first (see :class:`Reply` ``reasoning_field``: ``{"content": null,
+         "reasoning_content": "..."}`` like DeepSeek, ``{"content": "",
+         "reasoning": "..."}`` like OpenRouter/Ollama, or ``<think>…</think>``
+         text inside the content deltas), then content deltas ``{"content": "..."}``;
       3. one chunk with an empty ``delta`` and ``finish_reason`` (``"stop"``,
          ``"length"``, ...), unless the reply's ``finish_reason`` is ``None``;
       4. if ``stream_options.include_usage`` is true: a chunk with
@@ -59,6 +63,8 @@ Choosing the reply for a chat request
 
    * if it starts with ``!fault <name> [args]`` the named fault (see
      :data:`DIRECTIVES`; lets a browser test trigger faults by typing);
+   * if it starts with ``!think [words]`` a reasoning reply (see
+     :data:`THINK_WORDS` below);
    * otherwise an echo: content ``"Echo: " + <last user message>`` (exact, any
      unicode), split into deltas of ``chunk_size`` characters (default 3),
      paced by the server-wide ``default_first_token_delay`` /
@@ -83,6 +89,23 @@ Directives (``!fault ...`` as the start of the last user message)::
 
 The echoed text of fault replies is ``"Echo: " + <whole last user message>``.
 
+Reasoning (``!think [words]`` as the start of the last user message): the reply
+thinks, then answers ``"Echo: " + <whole last user message>``.  The reasoning is
+``"Thinking about <message, repr>.\\nreasoning_effort: <the request's or unset>.\\n"
+"The answer is an echo."`` (so a browser test can see the effort was forwarded), and
+usage carries ``completion_tokens_details.reasoning_tokens``.  Words, any order::
+
+    reasoning_content             in delta.reasoning_content (the default; DeepSeek)
+    reasoning                     in delta.reasoning (OpenRouter, Ollama)
+    tags                          <think>…</think> at the start of the content
+    closeonly                     like tags without the opening <think> (the model's
+                                  template put it in the prompt)
+    unclosed                      like tags, never closed (no answer; finish "stop")
+    ws                            whitespace before <think> (tags / unclosed)
+    slow [chunk_delay_ms]         this delay between deltas (default 200 ms)
+    cut                           TCP close after 2 reasoning deltas
+    stall                         silence after 2 reasoning deltas (Stop while thinking)
+
 Introspection (thread-safe, for assertions from the test thread)
 ----------------------------------------------------------------
 * :attr:`UpstreamServer.requests` -- one dict per chat request received
@@ -93,7 +116,8 @@ Introspection (thread-safe, for assertions from the test thread)
 * :attr:`UpstreamServer.closed_events` -- one record per finished chat
   response: ``{"request_index", "reason", "t_opened", "t_closed",
   "chunks_sent", "stream", "fault", "status"}``; times are
-  ``time.monotonic()`` seconds, ``chunks_sent`` counts content deltas.
+  ``time.monotonic()`` seconds, ``chunks_sent`` counts deltas (content and
+  reasoning).
   ``reason`` is one of ``"completed"``, ``"client_disconnected"``, ``"cut"``,
   ``"server_stopped"``, ``"error"``.
   A response's record is appended just before its last bytes are written, so
@@ -129,7 +153,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["Reply", "UpstreamServer", "DIRECTIVES", "FAULTS", "lorem", "main"]
+__all__ = ["Reply", "UpstreamServer", "DIRECTIVES", "FAULTS", "REASONING_FIELDS", "THINK_WORDS", "lorem", "main"]
 
 FAULTS = (
     "http_error",
@@ -145,6 +169,13 @@ DIRECTIVES = (
     "401", "403", "404", "429", "500", "503",
     "hang", "stall", "cut", "malformed", "nofinish", "slow", "long", "hangheaders",
 )
+
+# Where a reply's reasoning goes (Reply.reasoning_field): a delta field, or "think" =
+# <think>…</think> text inside the content.
+REASONING_FIELDS = ("reasoning_content", "reasoning", "think")
+
+# The words of the ``!think`` magic (module docs).
+THINK_WORDS = ("reasoning_content", "reasoning", "tags", "closeonly", "unclosed", "ws", "slow", "cut", "stall")
 
 _REASONS = {
     200: "OK", 302: "Found", 307: "Temporary Redirect", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -210,6 +241,28 @@ class Reply:
       sent.
 
     ``headers`` are added to every kind of response.
+
+    Reasoning (``reasoning`` non-empty, or ``reasoning_chunks``) is streamed before
+    the content, shaped by ``reasoning_field`` (one of :data:`REASONING_FIELDS`):
+
+    * ``"reasoning_content"`` (DeepSeek, DashScope, SiliconFlow, vLLM <= 0.10):
+      deltas ``{"content": null, "reasoning_content": "..."}``, then the content
+      deltas carry ``"reasoning_content": null``;
+    * ``"reasoning"`` (OpenRouter, Ollama, vLLM >= 0.11): ``{"content": "",
+      "reasoning": "..."}``, then ``"reasoning": null`` on the content deltas;
+    * ``"think"``: no field; the content text is ``think_prefix + "<think>"
+      (unless not think_open) + reasoning + ("</think>" + think_separator, unless
+      not think_close) + content``, split into deltas of ``chunk_size`` (so the
+      tags are split across deltas with the default size of 3).  ``chunks``,
+      when given, is sent as the content deltas as is, tags and all.
+
+    Reasoning deltas count for ``fault_after`` (so a fault can cut the reply
+    while it thinks).  Computed usage (``usage=None``) then adds
+    ``completion_tokens_details: {"reasoning_tokens": n}``, ``n`` the number of
+    reasoning pieces, or ``reasoning_tokens`` when given (it is also added to a
+    given ``usage``).  A non-streamed reply carries the reasoning in
+    ``message.reasoning_content`` / ``message.reasoning``, or as tags in its
+    content.
     """
 
     content: str = ""
@@ -224,10 +277,20 @@ class Reply:
     fault: str | None = None
     fault_after: int = 2
     chunk_size: int | None = None
+    reasoning: str = ""
+    reasoning_chunks: list[str] | None = None
+    reasoning_field: str = "reasoning_content"
+    think_open: bool = True
+    think_close: bool = True
+    think_prefix: str = ""
+    think_separator: str = "\n\n"
+    reasoning_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if self.fault is not None and self.fault not in FAULTS:
             raise ValueError(f"unknown fault {self.fault!r}; expected one of {FAULTS}")
+        if self.reasoning_field not in REASONING_FIELDS:
+            raise ValueError(f"unknown reasoning_field {self.reasoning_field!r}; expected one of {REASONING_FIELDS}")
 
 
 class _CIDict(dict):
@@ -848,7 +911,50 @@ class UpstreamServer:
             words = stripped.split()
             if words[0] == "!fault":
                 return self._directive(words[1:], echo, model)
+        if stripped.startswith("!think"):
+            words = stripped.split()
+            if words[0] == "!think":
+                return self._think(words[1:], last_user, echo, body.get("reasoning_effort"))
         return Reply(content=echo)
+
+    def _think(self, args: list[str], last_user: str, echo: str, effort: Any) -> Reply:
+        """The reply of ``!think [words]`` (module docs)."""
+        effort_text = effort if isinstance(effort, str) else "unset"
+        options: dict[str, Any] = {
+            "content": echo,
+            "reasoning": f"Thinking about {last_user!r}.\nreasoning_effort: {effort_text}.\nThe answer is an echo.",
+        }
+        words = [w.lower() for w in args]
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if word in ("reasoning_content", "reasoning"):
+                options["reasoning_field"] = word
+            elif word == "tags":
+                options["reasoning_field"] = "think"
+            elif word == "closeonly":
+                options.update(reasoning_field="think", think_open=False)
+            elif word == "unclosed":
+                options.update(reasoning_field="think", think_close=False, content="")
+            elif word == "ws":
+                options["think_prefix"] = "\n  "
+            elif word == "slow":
+                delay = 200.0
+                if i + 1 < len(words):
+                    try:
+                        delay = float(words[i + 1])
+                        i += 1
+                    except ValueError:
+                        pass
+                options["chunk_delay"] = max(0.0, delay) / 1000.0
+            elif word in ("cut", "stall"):
+                options.update(fault="cut_mid_stream" if word == "cut" else "stall_mid_stream", fault_after=2)
+            else:
+                return Reply(fault="http_error", status=400, error_body=_error_body(
+                    400, message=f"Unknown !think word {word!r}; known: {', '.join(THINK_WORDS)}",
+                    code="unknown_directive"))
+            i += 1
+        return Reply(**options)
 
     def _directive(self, args: list[str], echo: str, model: Any) -> Reply:
         name = args[0].lower() if args else ""
@@ -984,11 +1090,30 @@ class UpstreamServer:
         if done:
             raise _ClientGone()
 
-    def _plan(self, body: dict, reply: Reply) -> tuple[list[str], float, float, dict]:
+    def _plan(self, body: dict, reply: Reply) -> tuple[list[dict], float, float, dict]:
+        """``(deltas, first token delay, chunk delay, usage)``: the ``delta`` objects of
+        the streamed chunks in order (reasoning first; see :class:`Reply`)."""
+        size = reply.chunk_size or self.chunk_size
+        reasoning = ([str(c) for c in reply.reasoning_chunks] if reply.reasoning_chunks is not None
+                     else _split(reply.reasoning, size))
+        field = reply.reasoning_field
+        deltas: list[dict] = []
         if reply.chunks is not None:
-            chunks = [str(c) for c in reply.chunks]
+            texts = [str(c) for c in reply.chunks]
+        elif field == "think" and reasoning:
+            text = reply.think_prefix + ("<think>" if reply.think_open else "") + "".join(reasoning)
+            if reply.think_close:
+                text += "</think>" + reply.think_separator
+            texts = _split(text + reply.content, size)
         else:
-            chunks = _split(reply.content, reply.chunk_size or self.chunk_size)
+            texts = _split(reply.content, size)
+        if field != "think" and reasoning:
+            empty = None if field == "reasoning_content" else ""
+            deltas += [{"content": empty, field: piece} for piece in reasoning]
+            deltas += [{"content": text, field: None} for text in texts]
+        else:
+            deltas += [{"content": text} for text in texts]
+        chunks = deltas
         ftd = self.default_first_token_delay if reply.first_token_delay is None else reply.first_token_delay
         cd = self.default_chunk_delay if reply.chunk_delay is None else reply.chunk_delay
         if reply.usage is not None:
@@ -999,6 +1124,11 @@ class UpstreamServer:
             prompt = chars // 4 + 1
             usage = {"prompt_tokens": prompt, "completion_tokens": len(chunks),
                      "total_tokens": prompt + len(chunks)}
+            if reasoning:
+                usage["completion_tokens_details"] = {"reasoning_tokens": len(reasoning)}
+        if reply.reasoning_tokens is not None:
+            usage["completion_tokens_details"] = {**(usage.get("completion_tokens_details") or {}),
+                                                  "reasoning_tokens": reply.reasoning_tokens}
         return chunks, float(ftd), float(cd), usage
 
     async def _stream(self, conn: _Conn, index: int, body: dict, reply: Reply, fault: str | None,
@@ -1044,7 +1174,7 @@ class UpstreamServer:
         for i in range(limit):
             if i > 0:
                 await self._sleep(cd, watcher)
-            w.write(event({"content": chunks[i]}))
+            w.write(event(chunks[i]))
             state["chunks"] += 1
             await w.drain()
         await w.drain()
@@ -1062,7 +1192,7 @@ class UpstreamServer:
             await w.drain()
             for i in range(limit, len(chunks)):
                 await self._sleep(cd, watcher)
-                w.write(event({"content": chunks[i]}))
+                w.write(event(chunks[i]))
                 state["chunks"] += 1
                 await w.drain()
 
@@ -1082,11 +1212,14 @@ class UpstreamServer:
             await self._hang(watcher)
         await self._sleep(ftd + cd * max(0, len(chunks) - 1), watcher)
         finish = None if fault == "no_finish_reason" else reply.finish_reason
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(d.get("content") or "" for d in chunks),
+                                   "refusal": None}
+        if chunks and reply.reasoning_field in chunks[0]:  # reasoning in a message field
+            message[reply.reasoning_field] = "".join(d.get(reply.reasoning_field) or "" for d in chunks)
         obj = {
             "id": f"chatcmpl-test{next(self._ids)}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model") or "test-model", "system_fingerprint": "fp_test",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(chunks), "refusal": None},
-                         "logprobs": None, "finish_reason": finish}],
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
             "usage": usage,
         }
         payload = _dumps(obj)
