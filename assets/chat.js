@@ -77,6 +77,7 @@
     sidebarToggle: 'chat-sidebar-toggle',
     sidebarMask: 'chat-sidebar-mask',
     storageAlert: 'chat-storage-alert',
+    conversationList: 'chat-conversation-list',
     storageInfo: 'chat-storage-info'
   };
   var BACKUP_FORMAT = 'dash-chat-backup';
@@ -241,7 +242,12 @@
       }
       if (result.status === 'unavailable') { storageNotice('storage_unavailable'); }
       if (result.status === 'newer') { storageNotice('storage_newer'); }
-      state.data = loaded.conversations.length ? loaded : null;
+      // anything sent before the records were read stays (and is written with the next save)
+      var early = ((state.data && state.data.conversations) || []).filter(function (c) { return !findConversation(loaded, c.id); });
+      var shown = !early.length ? loaded : Object.assign({}, loaded, {
+        conversations: early.concat(loaded.conversations), active_id: state.data.active_id || early[0].id
+      });
+      state.data = shown.conversations.length ? shown : null;
       setProps(IDS.store, { data: storeView(state.data) });
       setProps(IDS.view, { data: { limit: 0, at: Date.now() } }); // draw even when empty
     });
@@ -918,25 +924,62 @@
     return false;
   }
 
-  /** sidebarItem, memoized: an unchanged item is the very same dict, so Dash skips it. */
-  var sidebarCache = {};
-  function sidebarEntry(conversation, active) {
-    var key = [asText(conversation.title), active, locale()].join('|');
-    var hit = sidebarCache[conversation.id];
-    if (hit && hit.key === key) { return hit.dict; }
-    var dict = sidebarItem(conversation, active);
-    sidebarCache[conversation.id] = { key: key, dict: dict };
-    return dict;
+  /**
+   * The conversation list is drawn as plain DOM inside #chat-conversation-list, not as
+   * Dash components: Dash re-checks every component it renders on each update, and a
+   * long list made every commit cost ~10 ms per conversation. Text is set with
+   * textContent (never parsed as HTML); clicks reach the delegated handler through
+   * data-action attributes, as before.
+   */
+  function sidebarButton(action, label, convId) {
+    var button = document.createElement('button');
+    button.className = 'chat-action chat-action-' + action;
+    button.setAttribute('data-action', action);
+    button.setAttribute('data-conv-id', convId);
+    button.setAttribute('data-label', label);
+    button.setAttribute('aria-label', label);
+    button.title = label;
+    button.textContent = GLYPHS[action] || '';
+    return button;
   }
   function sidebarItem(conversation, active) {
     var title = asText(conversation.title);
-    return div('chat-conv-item' + (active ? ' chat-conv-item-active' : ''), [
-      span('chat-conv-title', title || text('untitled')),
-      span('chat-conv-actions', [
-        actionButton('rename', text('rename'), { 'data-conv-id': asText(conversation.id) }),
-        actionButton('delete', text('delete'), { 'data-conv-id': asText(conversation.id) })
-      ])
-    ], { key: asText(conversation.id), 'data-action': 'switch', 'data-conv-id': asText(conversation.id), title: title });
+    var id = asText(conversation.id);
+    var item = document.createElement('div');
+    item.className = 'chat-conv-item' + (active ? ' chat-conv-item-active' : '');
+    item.setAttribute('data-action', 'switch');
+    item.setAttribute('data-conv-id', id);
+    item.title = title;
+    var name = document.createElement('span');
+    name.className = 'chat-conv-title';
+    name.textContent = title || text('untitled');
+    var actions = document.createElement('span');
+    actions.className = 'chat-conv-actions';
+    actions.appendChild(sidebarButton('rename', text('rename'), id));
+    actions.appendChild(sidebarButton('delete', text('delete'), id));
+    item.appendChild(name);
+    item.appendChild(actions);
+    return item;
+  }
+  /** Draw `conversations` (or the no-results line) into the list; returns how many. */
+  function drawSidebar(conversations, activeId, query) {
+    var list = document.getElementById(IDS.conversationList);
+    if (!list) { afterRender(function () { drawSidebar(conversations, activeId, query); }); return 0; }
+    var holder = list.querySelector('.chat-conv-dom');
+    if (!holder) {
+      holder = document.createElement('div');
+      holder.className = 'chat-conv-dom';
+      list.appendChild(holder);
+    }
+    var nodes = conversations.map(function (c) { return sidebarItem(c, c.id === activeId); });
+    if (!nodes.length && query) {
+      var empty = document.createElement('div');
+      empty.className = 'chat-conv-empty';
+      empty.textContent = text('no_results');
+      nodes = [empty];
+    }
+    holder.replaceChildren.apply(holder, nodes);
+    return nodes.length;
   }
 
   // ----- backup / restore ---------------------------------------------------------
@@ -1238,19 +1281,15 @@
       conversations.sort(function (a, b) { return (b.updated_at || 0) - (a.updated_at || 0); });
       var current = data ? activeConversation(data) : null;
       var activeId = current && current.id;
-      var items = conversations
-        .filter(function (c) { return conversationMatches(c, q); })
-        .map(function (c) { return sidebarEntry(c, c.id === activeId); });
-      if (!items.length && q) { items = [div('chat-conv-empty', text('no_results'))]; }
-      // Dash redraws every item of a new list (≈10 ms each): hand it one only when the
-      // list as drawn (items, their order and the open one) has changed
-      var drawn = items.map(function (item) { return item.props.key || ''; }).join('\n') + '|' + activeId + '|' + q;
-      if (drawn === state.sidebarDrawn && items.every(function (item, i) { return item === state.sidebarItems[i]; })) {
-        return noUpdate();
+      var shown = conversations.filter(function (c) { return conversationMatches(c, q); });
+      // redraw only when the list as drawn (titles, order, the open one, locale) changed
+      var drawn = shown.map(function (c) { return asText(c.id) + '\u0000' + asText(c.title); }).join('\n') +
+        '|' + activeId + '|' + q + '|' + locale();
+      if (drawn !== state.sidebarDrawn || !document.querySelector('#' + IDS.conversationList + ' .chat-conv-dom')) {
+        state.sidebarDrawn = drawn;
+        drawSidebar(shown, activeId, q);
       }
-      state.sidebarDrawn = drawn;
-      state.sidebarItems = items;
-      return items;
+      return noUpdate();
     },
 
     /** Send button → append the user's message, clear the input, stream the reply. */

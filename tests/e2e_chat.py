@@ -144,3 +144,27 @@ WRITE_LEGACY_JS = """async (text) => {
     await new Promise((ok, no) => { tx.oncomplete = ok; tx.onerror = no; });
     db.close();
 }"""
+
+
+# JS for page.evaluate on a storage_page: write records as a release of `format` left
+# them. Argument: {format, conversations: [records without messages], messages: [records
+# with conv_id and seq]}.
+WRITE_RECORDS_JS = """async ({format, conversations, messages}) => {
+    const db = window.chatStorage.database();
+    await db.open();
+    await db.meta.put({key: 'format', version: format});
+    await db.conversations.bulkPut(conversations);
+    await db.messages.bulkPut(messages);
+    db.close();
+}"""
+
+
+def records(conversations: list[dict]) -> dict:
+    """Conversations as the page holds them → ``{conversations, messages}`` records
+    (messages without a seq get their position)."""
+    metas, messages = [], []
+    for conversation in conversations:
+        metas.append({k: v for k, v in conversation.items() if k != "messages"})
+        for index, message in enumerate(conversation.get("messages", [])):
+            messages.append({"seq": index, **message, "conv_id": conversation["id"]})
+    return {"conversations": metas, "messages": messages}

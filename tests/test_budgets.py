@@ -29,7 +29,7 @@ from config import Settings, SettingsError, load_settings, split_access_code
 from tests.conftest import TEST_KEY, free_port
 from tests.test_config_cli import run_app
 from tests.test_limits_redis import _gunicorn, _pids_that_served, redis_url  # noqa: F401 (redis_url is a fixture)
-from tests.test_sessions import _burst, _login_cookie, _request
+from tests.test_sessions import _burst, _login_cookie, _refused_by_both_workers, _request
 from tests.upstream import Reply
 
 SECRET = "s3cret-for-budget-tests-" + "b" * 16
@@ -361,14 +361,7 @@ def test_two_workers_share_a_daily_budget_through_redis(upstream, redis_url):  #
         served = _pids_that_served(app.log())
         assert len(served) == 2, f"each worker must have charged one reply: {served}"
         assert _burst(app.url, cookie, 1) == [200]  # 800 used: may start
-        mark = len(app.log())
-        refused: dict[str, list[str]] = {}
-        for _ in range(5):  # refusals are quick: repeat until both workers have refused one
-            assert set(_burst(app.url, cookie, 8)) == {429}
-            time.sleep(0.3)
-            refused = _pids_that_served(app.log()[mark:])
-            if len(refused) == 2:
-                break
+        refused = _refused_by_both_workers(app, cookie, 429, 8)
         assert len(refused) == 2, f"both workers must refuse past the budget: {refused}"
         assert _request(app.url, "POST", "/api/chat/stream", cookie, b'{"messages": [{"role": "user", "content": "x"}]}')[0] == 429
     finally:

@@ -23,7 +23,7 @@ STORED_BLOCK = ".chat-message-assistant details.chat-reasoning"
 def test_reasoning_streams_live_folds_and_is_kept(page, app_server, fresh_upstream):
     open_chat(page, app_server.url)
     runs = page.evaluate("() => window.chatDebug.runs")
-    page.fill("#chat-input", "!think slow 60")
+    page.fill("#chat-input", "!think slow 100")
     page.press("#chat-input", "Enter")
     # live: the block is shown, open, and fills while the model thinks; no answer yet
     expect(page.locator(STREAM_BLOCK)).to_be_visible()
@@ -43,7 +43,7 @@ def test_reasoning_streams_live_folds_and_is_kept(page, app_server, fresh_upstre
     expect(stored.locator("summary")).to_contain_text("Thought for")
     assert "Thinking about" in stored.text_content()  # kept in the DOM while folded
     answer = page.locator(".chat-message-assistant .markdown-body").last.inner_text()
-    assert answer.startswith("Echo: !think") and "Thinking about" not in answer
+    assert answer == "Echo: !think slow 100" and "Thinking about" not in answer
     expect(page.locator(".chat-message-reasoning-tokens")).to_contain_text("reasoning tokens")
     message = history(page)["conversations"][0]["messages"][-1]
     assert message["reasoning"].startswith("Thinking about")

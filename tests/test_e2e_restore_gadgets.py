@@ -19,7 +19,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e_chat import backup_doc, history, open_chat, send, storage_page
+from tests.e2e_chat import WRITE_RECORDS_JS, backup_doc, history, open_chat, records, send, storage_page
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.browser]
 
@@ -155,18 +155,6 @@ def test_restore_drops_component_dicts_in_every_field(browser, app_server, fresh
         context.close()
 
 
-WRITE_RECORDS_JS = """async (conversations) => {
-    const db = window.chatStorage.database();
-    await db.open();
-    await db.meta.put({key: 'format', version: 2});
-    await db.conversations.bulkPut(conversations.map(window.chatStorage.conversationRecord));
-    const messages = [];
-    conversations.forEach(c => (c.messages || []).forEach((m, i) => messages.push(Object.assign({seq: i}, m, {conv_id: c.id}))));
-    await db.messages.bulkPut(messages);
-    db.close();
-}"""
-
-
 def test_tampered_browser_storage_is_coerced_on_load(browser, app_server, fresh_upstream):
     """Gadgets written straight into IndexedDB (history) and localStorage (prefs) are
     dropped when the page loads them, written back clean, and reported once."""
@@ -181,7 +169,7 @@ def test_tampered_browser_storage_is_coerced_on_load(browser, app_server, fresh_
                 tampered.append(with_gadget(f"{gadget_name}-{field}", path, gadget))
         active_id = tampered[0]["id"]
         storage_page(page, app_server.url)
-        page.evaluate(WRITE_RECORDS_JS, tampered)
+        page.evaluate(WRITE_RECORDS_JS, {"format": 2, **records(tampered)})
         tampered.insert(0, good)
         prefs = {"theme": GADGETS["execute-js"], "defaults": {"model": GADGETS["iframe"], "temperature": 1}}
         page.evaluate("(p) => { localStorage.setItem('chat-prefs-store', JSON.stringify(p)); "

@@ -14,8 +14,10 @@ from playwright.sync_api import expect
 
 from tests.e2e_chat import (
     WRITE_LEGACY_JS,
+    WRITE_RECORDS_JS,
     history,
     open_chat,
+    records,
     send,
     sidebar_titles,
     storage_page,
@@ -205,14 +207,9 @@ def test_newer_format_is_left_untouched(browser, app_server, fresh_upstream):
     try:
         page = context.new_page()
         storage_page(page, app_server.url)
-        page.evaluate("""async () => {
-            const db = window.chatStorage.database();
-            await db.open();
-            await db.meta.put({key: 'format', version: 99});
-            await db.conversations.put({id: 'future', title: 'from the future', updated_at: 1});
-            await db.messages.put({id: 'f1', conv_id: 'future', seq: 1, role: 'user', content: 'hello from v99'});
-            db.close();
-        }""")
+        page.evaluate(WRITE_RECORDS_JS, {"format": 99, **records([{
+            "id": "future", "title": "from the future", "updated_at": 1,
+            "messages": [{"id": "f1", "seq": 1, "role": "user", "content": "hello from v99"}]}])})
         page.goto(app_server.url)
         loaded(page)
         expect(page.locator("#chat-storage-alert")).to_contain_text("newer version")
@@ -269,16 +266,11 @@ def test_data_of_the_previous_format_is_upgraded(browser, app_server, fresh_upst
     try:
         page = context.new_page()
         storage_page(page, app_server.url)
-        page.evaluate("""async () => {
-            const db = window.chatStorage.database();
-            await db.open();
-            await db.meta.put({key: 'format', version: 2});
-            await db.conversations.put({id: 'v2', title: 'from format 2', updated_at: 5, settings: {temperature: 0.2}, error: null});
-            await db.messages.bulkPut([
-                {id: 'q', conv_id: 'v2', seq: 1, role: 'user', content: 'old question', created_at: 1},
-                {id: 'a', conv_id: 'v2', seq: 1, role: 'assistant', content: 'old answer', created_at: 2, finish_reason: 'stop'}]);
-            db.close();
-        }""")
+        page.evaluate(WRITE_RECORDS_JS, {"format": 2, **records([{
+            "id": "v2", "title": "from format 2", "updated_at": 5, "settings": {"temperature": 0.2}, "error": None,
+            "messages": [
+                {"id": "q", "seq": 1, "role": "user", "content": "old question", "created_at": 1},
+                {"id": "a", "seq": 1, "role": "assistant", "content": "old answer", "created_at": 2, "finish_reason": "stop"}]}])})
         page.goto(app_server.url)
         loaded(page)
         assert list(contents(page).values()) == [["old question", "old answer"]]

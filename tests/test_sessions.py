@@ -225,6 +225,21 @@ def _burst(url: str, cookie: str, count: int) -> list[int]:
         return [status for status, _ in pool.map(lambda _: _request(url, "POST", "/api/chat/stream", cookie, body), range(count))]
 
 
+def _refused_by_both_workers(app, cookie: str, status: int, burst: int) -> dict[str, list[str]]:
+    """Bursts of ``burst`` chat requests (each answered ``status`` only) until the access
+    log shows both gunicorn workers answering them (at most 5 bursts: refusals are
+    quick, so one worker may take a whole burst); returns ``{pid: [statuses]}``."""
+    mark = len(app.log())
+    seen: dict[str, list[str]] = {}
+    for _ in range(5):
+        assert set(_burst(app.url, cookie, burst)) == {status}
+        time.sleep(0.3)
+        seen = _pids_that_served(app.log()[mark:])
+        if len(seen) == 2:
+            break
+    return seen
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed (.ci/run installs it)")
 def test_logout_is_seen_by_both_workers_through_redis(upstream, redis_url):  # noqa: F811 (the imported fixture)
@@ -246,14 +261,7 @@ def test_logout_is_seen_by_both_workers_through_redis(upstream, redis_url):  # n
         assert len(before) == 2, f"both workers must have served the signed-in session: {before}"
 
         assert _request(app.url, "POST", "/logout", cookie) == (303, "/login")
-        mark = len(app.log())
-        after: dict[str, list[str]] = {}
-        for _ in range(5):  # refusals are quick: repeat until both workers have refused one
-            assert set(_burst(app.url, cookie, 12)) == {401}
-            time.sleep(0.3)
-            after = _pids_that_served(app.log()[mark:])
-            if len(after) == 2:
-                break
+        after = _refused_by_both_workers(app, cookie, 401, 12)
         assert len(after) == 2, f"both workers must have refused the logged-out cookie: {after}"
         assert {status for statuses in after.values() for status in statuses} == {"401"}
     finally:
