@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
-import time
 from datetime import datetime, timezone
 from itertools import combinations
 from types import SimpleNamespace
@@ -30,6 +28,7 @@ from chatcore.export import from_markdown, to_markdown
 from chatcore.reasoning import ReasoningClock, ThinkSplitter, delta_reasoning, starts_in_reasoning
 from chatcore.sse import parse_events
 from tests.conftest import NO_LIMITS, TEST_KEY, AppProcess, app_env
+from tests.test_stream_api import body, stream_then_close
 from tests.upstream import Reply
 
 REASONING = "Let me see: 1 < 2 and </b> is not a tag.\n\n中文推理 😀"
@@ -252,12 +251,6 @@ def test_stream_chat_usage_reasoning_tokens_only_when_reported(client, fresh_ups
 
 
 # ================================================================ the endpoint
-def body(*contents: str, **extra) -> dict:
-    """A request body: alternating user/assistant messages, the last one the user's."""
-    roles = ["user", "assistant"]
-    return {"messages": [{"role": roles[i % 2], "content": c} for i, c in enumerate(contents)], **extra}
-
-
 def stream(client, payload: dict) -> list[tuple[str, dict]]:
     """POST to the stream endpoint; the parsed SSE events (checked against the page schema)."""
     response = client.post("/api/chat/stream", json=payload)
@@ -408,21 +401,9 @@ def think_app(upstream):
 def test_real_process_stop_while_thinking_closes_upstream(think_app, fresh_upstream):
     fresh_upstream.script(Reply(reasoning="r" * 200, content="never", reasoning_field="think", think_close=False,
                                 chunk_size=1, chunk_delay=0.05))
-    payload = json.dumps(body("think long")).encode()
-    sock = socket.create_connection(("127.0.0.1", think_app.port), timeout=10)
-    sock.sendall(b"POST /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                 + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
-    received = b""
-    while b"event: reasoning" not in received:
-        chunk = sock.recv(65536)
-        assert chunk, "stream ended early"
-        received += chunk
-    assert fresh_upstream.wait_for(lambda s: s.open_streams == 1, 2)
-    closed_at = time.monotonic()
-    sock.close()
-    closed = fresh_upstream.wait_closed(1, timeout=8)
-    assert closed[0]["reason"] == "client_disconnected" and closed[0]["t_closed"] - closed_at < 1.0
-    assert closed[0]["chunks_sent"] < 200
+    seconds, received = stream_then_close(think_app.port, fresh_upstream, b"event: reasoning", "think long")
+    assert seconds < 1.0
+    assert fresh_upstream.closed_events[0]["chunks_sent"] < 200
     assert b"event: delta" not in received
 
 

@@ -263,8 +263,14 @@ def close_mid_stream(port: int, upstream, wait_for: bytes) -> float:
 
     Returns the seconds from that close until the upstream recorded its response closed.
     """
+    return stream_then_close(port, upstream, wait_for)[0]
+
+
+def stream_then_close(port: int, upstream, wait_for: bytes, text: str = "long please") -> tuple[float, bytes]:
+    """``close_mid_stream`` for a message ``text``; returns ``(seconds until the upstream
+    saw the close, the bytes received before closing)``."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    payload = json.dumps(body("long please")).encode()
+    payload = json.dumps(body(text)).encode()
     sock.sendall(
         b"POST /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload
@@ -280,7 +286,7 @@ def close_mid_stream(port: int, upstream, wait_for: bytes) -> float:
     events = upstream.wait_closed(1, timeout=8)
     assert len(events) == 1
     assert events[0]["reason"] == "client_disconnected"
-    return events[0]["t_closed"] - closed_at
+    return events[0]["t_closed"] - closed_at, received
 
 
 def test_real_process_stop_closes_upstream_within_1s(real_app, fresh_upstream):
