@@ -150,30 +150,29 @@
     window.chatDebug.coerced += 1;
     return window.chatSchemaWalk.coerce(doc, name, value);
   }
-  var edge = { prefs: { raw: null, value: {} } };
+  var loadedPrefs = { raw: null, value: {} }; // the last prefs value read from localStorage, coerced
   /**
-   * A store value this tab's code did not make (the storage load on page open, a value
-   * written elsewhere), coerced once per object; the values this tab committed pass as
-   * they are. Invalid parts are dropped, written back (so they are gone for good) and
-   * reported once. `fallback` is returned while the schema is not known yet.
+   * The prefs store's value: this tab's own value passes as it is; a value it did not
+   * make (the localStorage load on page open) is coerced once per object, and invalid
+   * parts are dropped, written back (so they are gone for good) and reported once.
+   * `{}` while the schema is not known yet.
    */
-  function trusted(slot, name, storeId, value, own, fallback) {
-    if (value === undefined || value === null) { return fallback; }
-    if (value === own) { return value; }
-    var cache = edge[slot];
-    if (value === cache.raw) { return cache.value; }
-    var result = coerce(name, value);
-    if (result.unavailable) { return fallback; }
-    cache.raw = value;
-    cache.value = result.ok ? result.value : fallback;
+  function trustedPrefs(value) {
+    if (value === undefined || value === null) { return {}; }
+    if (value === state.prefs) { return value; }
+    if (value === loadedPrefs.raw) { return loadedPrefs.value; }
+    var result = coerce('Prefs', value);
+    if (result.unavailable) { return {}; }
+    loadedPrefs.raw = value;
+    loadedPrefs.value = result.ok ? result.value : {};
     if (!result.ok || result.dropped) {
-      window.chatDebug.dropped = (window.chatDebug.dropped || 0) + result.dropped + (result.ok ? 0 : 1);
-      setProps(storeId, { data: cache.value });
-      toast('warning', text('storage_dropped', { n: result.dropped + (result.ok ? 0 : 1) }));
+      var dropped = result.dropped + (result.ok ? 0 : 1);
+      window.chatDebug.dropped = (window.chatDebug.dropped || 0) + dropped;
+      setProps(IDS.prefs, { data: loadedPrefs.value });
+      toast('warning', text('storage_dropped', { n: dropped }));
     }
-    return cache.value;
+    return loadedPrefs.value;
   }
-  function trustedPrefs(prefs) { return trusted('prefs', 'Prefs', IDS.prefs, prefs, state.prefs, {}); }
   // ----- persistence (assets/storage.js: records in IndexedDB, the other tabs' changes) ----
   // saved: the history as this tab last wrote it (diffs start there); confirmed: as the
   // database is known to hold it (a failed write falls back to it)
@@ -1275,7 +1274,7 @@
     /** Store/search → the conversation list, newest first, filtered by title and content. */
     renderSidebar: function (data, query, activeStored, config) {
       state.config = config || state.config;
-      data = historyOf(data);
+      data = historyOf();
       var q = String(query || '').trim().toLowerCase();
       var conversations = ((data && data.conversations) || []).slice();
       conversations.sort(function (a, b) { return (b.updated_at || 0) - (a.updated_at || 0); });
@@ -1303,7 +1302,7 @@
         toast('error', text('too_long', { n: content.length, max: limit }));
         return [noUpdate(), noUpdate()];
       }
-      var next = ensureData(historyOf(data));
+      var next = ensureData(historyOf());
       var conversation = editableActive(next);
       conversation.error = null;
       conversation.messages.push({ id: uid('m'), role: 'user', content: content, created_at: Date.now(), seq: nextSeq(conversation) });
@@ -1317,7 +1316,7 @@
     /** Retry after an error: drop an incomplete reply, then resend. */
     retry: function (nClicks, data, config) {
       state.config = config || state.config;
-      data = historyOf(data);
+      data = historyOf();
       if (state.run || !data) { return noUpdate(); }
       var next = ensureData(data);
       var conversation = editableActive(next);
@@ -1341,7 +1340,7 @@
     /** Clear (confirmed) → stop any reply and empty the active conversation. */
     clear: function (confirmCounts, data) {
       if (state.run) { state.run.discard = true; state.run.controller.abort(); }
-      var next = ensureData(historyOf(data));
+      var next = ensureData(historyOf());
       var conversation = editableActive(next);
       conversation.messages = [];
       conversation.error = null;
@@ -1352,7 +1351,7 @@
 
     /** New chat → a new empty conversation on top (reuses the active one if it is empty). */
     newConversation: function (nClicks, data) {
-      var next = ensureData(historyOf(data));
+      var next = ensureData(historyOf());
       var active = activeConversation(next);
       openSidebar(false);
       if (active && !(active.messages || []).length && !(state.run && state.run.conversationId === active.id)) {
@@ -1374,7 +1373,7 @@
       state.pending.rename = null;
       var title = String(value || '').replace(/\s+/g, ' ').trim();
       if (!id || !title) { return noUpdate(); }
-      var next = ensureData(historyOf(data));
+      var next = ensureData(historyOf());
       var conversation = editable(next, id);
       if (!conversation) { return noUpdate(); }
       conversation.title = title.slice(0, 120);
@@ -1387,7 +1386,7 @@
       state.pending.remove = null;
       if (!id) { return noUpdate(); }
       if (state.run && state.run.conversationId === id) { state.run.discard = true; state.run.controller.abort(); }
-      var next = ensureData(historyOf(data));
+      var next = ensureData(historyOf());
       next.conversations = next.conversations.filter(function (c) { return c.id !== id; });
       if (!next.conversations.length) { next.conversations = [newConversation()]; }
       if (!findConversation(next, next.active_id)) {
@@ -1408,7 +1407,7 @@
       if (!content.trim()) { toast('warning', text('empty_input')); return noUpdate(); }
       var limit = (state.config && state.config.max_message_chars) || 32000;
       if (content.length > limit) { toast('error', text('too_long', { n: content.length, max: limit })); return noUpdate(); }
-      var next = ensureData(historyOf(data));
+      var next = ensureData(historyOf());
       var conversation = editableActive(next);
       var index = -1;
       conversation.messages.forEach(function (m, i) { if (m.id === id) { index = i; } });
@@ -1426,7 +1425,7 @@
 
     /** Back up all → download every conversation as one JSON file. */
     backupExport: function (nClicks, data) {
-      var conversations = ((historyOf(data) || {}).conversations || []).filter(function (c) { return (c.messages || []).length; });
+      var conversations = ((historyOf() || {}).conversations || []).filter(function (c) { return (c.messages || []).length; });
       var doc = { format: BACKUP_FORMAT, version: 1, exported_at: new Date().toISOString(), conversations: conversations };
       toast('success', text('backup_done', { n: conversations.length }));
       return { content: JSON.stringify(doc), filename: 'chat-backup-' + stamp() + '.json', type: 'application/json', base64: false };
@@ -1444,7 +1443,7 @@
         toast('error', text('import_bad', { reason: e && e.message ? e.message : text('import_reason_json') }));
         return [noUpdate(), null];
       }
-      var next = ensureData(historyOf(data));
+      var next = ensureData(historyOf());
       var added = 0;
       var skipped = 0;
       doc.conversations.forEach(function (incoming) {
@@ -1482,7 +1481,7 @@
       loadModels();
       var values = scope === 'global'
         ? (state.prefs.defaults || {})
-        : ((activeConversation(historyOf(data)) || {}).settings || {});
+        : ((activeConversation(historyOf()) || {}).settings || {});
       if (opening) { showStorageInfo(); }
       var out = [opening ? true : noUpdate()];
       out.push(isSet(values.model) ? values.model : null);
@@ -1531,7 +1530,7 @@
       if (scope === 'global') {
         nextPrefs.defaults = clean;
       } else {
-        nextData = ensureData(historyOf(data));
+        nextData = ensureData(historyOf());
         var conversation = editableActive(nextData);
         conversation.settings = clean;
         nextData = publish(nextData);
@@ -1570,7 +1569,7 @@
     prepareExport: function (nClicks, data, prefs, config) {
       state.config = config || state.config;
       state.prefs = trustedPrefs(prefs);
-      var conversation = activeConversation(historyOf(data));
+      var conversation = activeConversation(historyOf());
       var messages = ((conversation && conversation.messages) || [])
         .filter(validMessage).map(function (m) {
           var out = { role: m.role, content: m.content };

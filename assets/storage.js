@@ -153,7 +153,6 @@
     function announce(changed, deleted) {
       var message = { from: tabId, changed: changed, deleted: deleted };
       if (channel) { channel.postMessage(message); }
-      try { localStorage.setItem('chat-storage-ping', JSON.stringify(message) + Math.random()); } catch (e) { /* no localStorage */ }
     }
     function listen() {
       var seen = function (message) {
