@@ -14,9 +14,9 @@ import sys
 
 import dash
 
-from chatcore import access, compression, stream_api
+from chatserver import access, compression, stream_api
 from chatcore.backend import BackendLoadError, load_backend
-from chatcore import slow_clients
+from chatserver import slow_clients
 from components import layout, login
 from config import Settings, SettingsError, get_settings
 
@@ -36,7 +36,7 @@ def create_app(settings: Settings) -> dash.Dash:
         update_title=None,
         suppress_callback_exceptions=True,
         serve_locally=True,
-        compress=False,  # chatcore.compression instead: cached bundles, never the SSE stream
+        compress=False,  # chatserver.compression instead: cached bundles, never the SSE stream
         assets_path_ignore=["vendor"],  # big vendor scripts (mermaid) load on demand from chat.js
     )
     # the IndexedDB library under assets/storage.js, before the page's own scripts

@@ -76,7 +76,7 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 300)
 keepalive = 5
 # Slow clients: the gevent worker also reads each request's headers within `keepalive`
 # seconds (gunicorn/workers/base_async.py) and closes the connection after; a stalled
-# request *body* gets 408 after REQUEST_BODY_TIMEOUT (chatcore/slow_clients.py), and
+# request *body* gets 408 after REQUEST_BODY_TIMEOUT (chatserver/slow_clients.py), and
 # MAX_BODY_READS_PER_ADDRESS keeps one address from filling worker_connections with
 # them (tests/test_slow_clients.py: 2,100 from one address, /healthz still answers).
 

@@ -534,7 +534,7 @@
     return { payload: payload, leftOut: all.length - payload.messages.length };
   }
 
-  /** One server event (chatcore/stream_api.py), coerced against its schema
+  /** One server event (chatserver/stream_api.py), coerced against its schema
    *  (config.schema.events); an event that does not fit is ignored. */
   function handleEvent(run, name, raw) {
     var schemaName = ((state.config && state.config.schema && state.config.schema.events) || {})[name];
@@ -613,7 +613,7 @@
         return response.json().then(function (body) {
           var checked = coerce('ErrorInfo', body && body.error);
           run.error = checked.ok ? checked.value : { status: response.status, code: 'http_' + response.status, message: 'HTTP ' + response.status };
-          // Our own access check (chatcore/access.py): the session expired → sign in again.
+          // Our own access check (chatserver/access.py): the session expired → sign in again.
           if (response.status === 401 && run.error.code === 'login_required') { window.location.assign('/login'); }
         }, function () {
           run.error = { status: response.status, code: 'http_' + response.status, message: 'HTTP ' + response.status };

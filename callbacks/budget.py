@@ -3,7 +3,7 @@
 A server-side callback, so the page script needs no change: it runs at page load and
 whenever the history store commits (``modified_timestamp`` of the ``dcc.Store``
 changes with every commit and carries no data), so the text follows each reply. It
-reads the signed-in session's access-code label (``chatcore.access.session_label``)
+reads the signed-in session's access-code label (``chatserver.access.session_label``)
 and that label's budget (``chatcore.budgets``); without a budget the element stays
 hidden.
 """
@@ -15,7 +15,7 @@ from datetime import datetime
 from dash import Input, Output, callback
 from flask import current_app
 
-from chatcore.access import session_label
+from chatserver.access import session_label
 from chatcore.budgets import EXTENSION, BudgetBook
 from components import ids
 from components.layout import request_locale

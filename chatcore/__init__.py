@@ -1,4 +1,4 @@
-"""The chat core: plain Python with no Dash import.
+"""The chat core: plain Python with no Dash or Flask import (the server is ``chatserver``).
 
 Modules:
     messages   request/message model and validation (OpenAI Chat Completions shapes)
@@ -8,9 +8,10 @@ Modules:
     backend    CHAT_BACKEND: a Python generator in place of the OpenAI call
     sse        Server-Sent Events framing
     export     Markdown export and its parser (round trip)
-    stream_api the Flask blueprint with the streaming endpoint
-    access     the one place every request passes for access checks
-    sessions   session lifetime (absolute, from sign-in) and logout revocation
+    context    token estimates and trimming to the context window
+    reasoning  reasoning_content / reasoning / <think> tags split from the answer
+    schema     pydantic models of every stored and streamed shape (page_schema.json)
+    budgets    usage budgets per access-code label
+    netguard   SSRF guard for user-supplied base URLs
     logsafe    escaping of client-supplied values in log lines (stdlib only)
-    hygiene    4xx + one warning line for malformed requests (JSON depth, Dash files)
 """

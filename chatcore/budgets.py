@@ -2,7 +2,7 @@
 
 Every ``ACCESS_CODES`` entry carries a label (``design:code1``; unlabelled codes have
 the label ``default``, see ``config.split_access_code``) and a signed-in session
-remembers it (``chatcore.access``). ``BUDGETS`` gives each label its own allowance —
+remembers it (``chatserver.access``). ``BUDGETS`` gives each label its own allowance —
 tokens and/or cost, per day and per month — and ``default`` covers labels it does not
 list (each such label still counts on its own: there is no shared pool).
 

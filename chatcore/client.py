@@ -149,7 +149,7 @@ def stream_chat(
     the upstream HTTP response at once, so no further tokens are generated for us
     (what a ``ThinkSplitter`` held back then — a partial tag, whitespace — is dropped).
     ``on_open`` is called with the upstream ``httpx2.Response`` once its headers have
-    arrived (``chatcore.disconnect`` uses it to close a silent upstream after Stop).
+    arrived (``chatserver.disconnect`` uses it to close a silent upstream after Stop).
     ``redact_secrets``: the other configured keys (the server's ``OPENAI_API_KEY``),
     redacted from upstream error messages along with ``api_key``.
     """

@@ -72,7 +72,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en-US": "The model list was requested too often. Try again in {seconds} s.",
         "zh-CN": "获取模型列表过于频繁，请 {seconds} 秒后重试。",
     },
-    # --- access control and limits (chatcore.access, chatcore.limits) ---
+    # --- access control and limits (chatserver.access, chatserver.limits) ---
     "login_required": {
         "en-US": "Your session has expired or you are not signed in. Sign in again.",
         "zh-CN": "会话已过期或尚未登录，请重新登录。",
@@ -100,7 +100,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "refused for now. Your message is kept; try again later.",
         "zh-CN": "服务器无法连接其限额存储，暂时无法核对用量限额，请求已被拒绝。你的消息已保留，请稍后重试。",
     },
-    # --- slow request bodies (chatcore.slow_clients) ---
+    # --- slow request bodies (chatserver.slow_clients) ---
     "request_timeout": {
         "en-US": "The request did not arrive in time ({seconds} s without data). Check the connection and try again.",
         "zh-CN": "请求未能及时送达（{seconds} 秒内没有收到数据）。请检查网络连接后重试。",

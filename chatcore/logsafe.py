@@ -8,8 +8,8 @@ terminal. ``escape`` turns it into one visible line with backslash escapes, like
 ``repr`` without the quotes.
 
 Every log call that formats a client-supplied value passes it through ``escape``
-(``chatcore.access``, ``chatcore.stream_api``, Flask's exception line via
-``chatcore.access.install``, gunicorn's access log via ``gunicorn.conf.py``).
+(``chatserver.access``, ``chatserver.stream_api``, Flask's exception line via
+``chatserver.access.install``, gunicorn's access log via ``gunicorn.conf.py``).
 This module imports nothing outside the standard library, so ``gunicorn.conf.py``
 can import it in the master process before a gevent worker patches the stdlib.
 """

@@ -5,7 +5,7 @@ request. Without a guard that URL could name the server's own loopback services,
 private network behind it or a cloud metadata endpoint (``169.254.169.254``), and the
 server would connect there for the user. This module refuses such hosts twice:
 
-* ``NetGuard.check_url`` before the request (``chatcore.stream_api``), so the user
+* ``NetGuard.check_url`` before the request (``chatserver.stream_api``), so the user
   gets a clear 400; every A/AAAA record of a host name is checked
   (``socket.getaddrinfo``), not just the first;
 * ``GuardedBackend`` at connect time, inside the HTTP client used for user base URLs

@@ -171,7 +171,7 @@ class ModelList(BaseModel):
     default: str | None = None
 
 
-# --- server events of POST /api/chat/stream (chatcore.stream_api) ------------------
+# --- server events of POST /api/chat/stream (chatserver.stream_api) ------------------
 class MetaEvent(BaseModel):
     """``meta``: the model used and how many history messages were left out."""
 

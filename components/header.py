@@ -13,7 +13,7 @@ from .texts import t
 
 def _logout_form(locale: str):
     """A native ``POST /logout`` form with one submit button: no JavaScript, and a POST
-    so the same-origin check applies (``chatcore.access``; ``GET /logout`` is 405)."""
+    so the same-origin check applies (``chatserver.access``; ``GET /logout`` is 405)."""
     label = t("logout", locale)
     return html.Form(
         action="/logout",

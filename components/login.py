@@ -1,7 +1,7 @@
 """The login page shown instead of the chat while ``ACCESS_CODES`` is set and the
 browser is not signed in.
 
-A plain HTML form that POSTs to ``/login`` (``chatcore.access``): it needs no Dash
+A plain HTML form that POSTs to ``/login`` (``chatserver.access``): it needs no Dash
 callback, because every callback route answers 401 until the session is signed in.
 fac components give it the app's look; the input and the button are native so the
 browser submits the form without JavaScript.

@@ -1,6 +1,6 @@
 """Access control: login page, signed session cookies, the guard on every route,
 login rate limit and lockout, proxy handling, start-up refusals and the open-proxy
-warning (chatcore/access.py, config.py)."""
+warning (chatserver/access.py, config.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from chatcore import access
+from chatserver import access
 from tests.conftest import AppProcess, app_env, make_settings
 
 SECRET = "s3cret-for-tests-" + "x" * 16

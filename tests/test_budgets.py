@@ -1,5 +1,5 @@
-"""Usage budgets per access-code label (chatcore/budgets.py, config.py, chatcore/access.py,
-chatcore/stream_api.py, chatcore/admin.py, callbacks/budget.py): labels in ACCESS_CODES,
+"""Usage budgets per access-code label (chatcore/budgets.py, config.py, chatserver/access.py,
+chatserver/stream_api.py, chatserver/admin.py, callbacks/budget.py): labels in ACCESS_CODES,
 BUDGETS validation, charging from reported usage and from the estimate on Stop, own
 keys not charged, the 429 past the budget, resets at midnight of BUDGET_TIMEZONE (an
 injected clock), fail closed without Redis, one Redis shared by two gunicorn workers,
@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from werkzeug.serving import make_server
 
-from chatcore import access, budgets
+from chatcore import budgets
+from chatserver import access
 from chatcore.context import estimate_tokens, message_tokens
 from chatcore.errors import ChatError
 from chatcore.i18n import TEXTS

@@ -1,4 +1,4 @@
-"""chatcore.compression: bundles compressed (and cached), dynamic responses not cached, SSE never compressed."""
+"""chatserver.compression: bundles compressed (and cached), dynamic responses not cached, SSE never compressed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import brotli
 
-from chatcore.compression import BundleCache
+from chatserver.compression import BundleCache
 from chatcore.sse import parse_events
 
 

@@ -1,4 +1,4 @@
-"""chatcore.disconnect: a client gone while the upstream is silent closes the upstream."""
+"""chatserver.disconnect: a client gone while the upstream is silent closes the upstream."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from chatcore.disconnect import DisconnectWatcher
+from chatserver.disconnect import DisconnectWatcher
 from tests.conftest import disconnect_before_first_token
 from tests.upstream import Reply
 

@@ -124,7 +124,7 @@ def test_stop_closes_upstream(gunicorn_app, fresh_upstream):
 def test_stop_while_upstream_silent_closes_upstream(gunicorn_app, fresh_upstream):
     """Stop before the first token (nothing written to the client yet): the upstream is still closed.
 
-    Without chatcore.disconnect the server would notice only at its next write, here
+    Without chatserver.disconnect the server would notice only at its next write, here
     after the upstream's 20 s first-token delay.
     """
     fresh_upstream.script(Reply(content="late", first_token_delay=20))

@@ -1,4 +1,4 @@
-"""Chat request rate limits and concurrent-stream limits (chatcore/limits.py), per
+"""Chat request rate limits and concurrent-stream limits (chatserver/limits.py), per
 session and per client address, in flask-limiter's memory storage."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Login ``next`` stays on this origin, malformed requests get a 4xx and one warning line
 (no traceback), client-supplied values cannot forge log lines, and TRUSTED_PROXIES
-trusts only X-Forwarded-For/-Proto unless TRUSTED_PROXY_HOST (chatcore/access.py,
-chatcore/hygiene.py, chatcore/logsafe.py, gunicorn.conf.py)."""
+trusts only X-Forwarded-For/-Proto unless TRUSTED_PROXY_HOST (chatserver/access.py,
+chatserver/hygiene.py, chatcore/logsafe.py, gunicorn.conf.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from chatcore import access
+from chatserver import access
 from chatcore.logsafe import escape
 from tests.conftest import AppProcess, app_env, free_port
 
@@ -127,7 +127,7 @@ def test_deeply_nested_json_is_400_without_traceback(make_client, caplog, path):
 
 # --- item 8: client-supplied values are escaped in log lines -------------------------
 
-FORGED = "203.0.113.9\r\n2030-01-01 00:00:00 INFO chatcore.access: login from 10.0.0.1"  # no comma: X-Forwarded-For splits on it
+FORGED = "203.0.113.9\r\n2030-01-01 00:00:00 INFO chatserver.access: login from 10.0.0.1"  # no comma: X-Forwarded-For splits on it
 
 
 def test_escape_makes_one_visible_line():

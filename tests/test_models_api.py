@@ -1,5 +1,5 @@
 """``GET /api/models``: cached upstream list, validated ids, chat models only, a
-fallback when the upstream fails, and a per-address rate limit (chatcore/stream_api.py,
+fallback when the upstream fails, and a per-address rate limit (chatserver/stream_api.py,
 chatcore/client.py). The upstream's ``/v1/models`` is scripted (tests/upstream.py)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sessions end at logout and at an absolute age (chatcore/sessions.py, chatcore/access.py):
+"""Sessions end at logout and at an absolute age (chatserver/sessions.py, chatserver/access.py):
 logout is a same-origin POST that revokes the session server-side (memory storage here,
 Redis shared by two gunicorn workers below), GET /logout signs nobody out, the Log out
 button shows only with access codes, and SESSION_MAX_AGE counts from sign-in without
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chatcore import access, sessions
+from chatserver import access, sessions
 from components import ids
 from tests.conftest import AppProcess, app_env
 from tests.test_limits_redis import _gunicorn, _pids_that_served, redis_url  # noqa: F401 (redis_url is a fixture)

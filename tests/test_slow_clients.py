@@ -1,4 +1,4 @@
-"""Slow request bodies (chatcore.slow_clients): 408 after REQUEST_BODY_TIMEOUT without
+"""Slow request bodies (chatserver.slow_clients): 408 after REQUEST_BODY_TIMEOUT without
 progress, the connection closed after it, at most MAX_BODY_READS_PER_ADDRESS bodies
 being read per address, and /healthz answering throughout.
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from chatcore.slow_clients import BodyDeadline, BodyTimeout, read_body
+from chatserver.slow_clients import BodyDeadline, BodyTimeout, read_body
 from tests.conftest import NO_LIMITS, AppProcess, app_env, free_port, make_settings
 
 BODY_TIMEOUT = 2.0  # REQUEST_BODY_TIMEOUT of the gunicorn tests (default 10 s)
@@ -203,7 +203,7 @@ def test_300_stalled_uploads_get_408_and_healthz_keeps_answering(upstream):
     """300 stalled POST /login bodies: each gets 408 + Connection: close within the deadline,
     then the connection is closed; /healthz answers in < 1 s all along.
 
-    Before chatcore.slow_clients nothing answered them: they held their greenlets for
+    Before chatserver.slow_clients nothing answered them: they held their greenlets for
     as long as the client kept the connection open.
     """
     app = start_gunicorn(upstream, MAX_BODY_READS_PER_ADDRESS="0", **ACCESS)  # every upload reaches the deadline

@@ -1,4 +1,4 @@
-"""HTTP integration tests of ``POST /api/chat/stream`` (chatcore.stream_api).
+"""HTTP integration tests of ``POST /api/chat/stream`` (chatserver.stream_api).
 
 Twice over: through the Flask test client of ``create_app`` (``make_client``) and
 against a real ``python chat_app.py`` process on 127.0.0.1, both pointed at the test

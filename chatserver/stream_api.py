@@ -50,20 +50,20 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import ValidationError
 
 from .access import error_response, request_locale, session_label
-from .budgets import EXTENSION as BUDGETS_EXTENSION
-from .backend import stream_backend
-from .client import MODEL_LISTS, ClientOptions, get_client, is_chat_model, list_models, stream_chat
-from .errors import ChatError, map_exception
-from .i18n import normalize_locale
+from chatcore.budgets import EXTENSION as BUDGETS_EXTENSION
+from chatcore.backend import stream_backend
+from chatcore.client import MODEL_LISTS, ClientOptions, get_client, is_chat_model, list_models, stream_chat
+from chatcore.errors import ChatError, map_exception
+from chatcore.i18n import normalize_locale
 from .limits import get_limits
 from . import disconnect
-from .context import message_tokens, trim_messages
-from .messages import CONTINUE_INSTRUCTION, ChatRequest, Limits, describe_validation_error, prepare_messages
-from .netguard import BlockedHost, NetGuard
-from .reasoning import ReasoningClock, starts_in_reasoning
-from .sse import HEADERS, encode_event
+from chatcore.context import message_tokens, trim_messages
+from chatcore.messages import CONTINUE_INSTRUCTION, ChatRequest, Limits, describe_validation_error, prepare_messages
+from chatcore.netguard import BlockedHost, NetGuard
+from chatcore.reasoning import ReasoningClock, starts_in_reasoning
+from chatcore.sse import HEADERS, encode_event
 
-log = logging.getLogger("chatcore.stream")
+log = logging.getLogger("chatserver.stream")
 
 bp = Blueprint("chat_api", __name__)
 
@@ -205,7 +205,7 @@ def chat_stream() -> Response:
         except ChatError as error:
             log.info("chat request refused for label %s (%s)", charge_label, error.code)
             return error_response(error)
-    # Concurrent-stream limit (chatcore.limits), checked before any upstream work; the
+    # Concurrent-stream limit (chatserver.limits), checked before any upstream work; the
     # slot is given back when the WSGI server closes the response, even if the
     # generator never started.
     limits = get_limits()

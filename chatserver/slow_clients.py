@@ -70,8 +70,8 @@ from http import HTTPStatus
 from typing import Callable, Iterable
 
 from .disconnect import ENVIRON_SOCKET_KEYS
-from .errors import ChatError
-from .i18n import normalize_locale
+from chatcore.errors import ChatError
+from chatcore.i18n import normalize_locale
 
 READ_SIZE = 64 * 1024  # bytes asked of wsgi.input per read
 
@@ -155,7 +155,7 @@ def read_body(stream, sock: socket.socket | None, timeout: float, length: int | 
 
 
 def _locale(environ: dict) -> str:
-    """The locale of ``Accept-Language`` (like ``chatcore.access.request_locale``, without Flask)."""
+    """The locale of ``Accept-Language`` (like ``chatserver.access.request_locale``, without Flask)."""
     return normalize_locale(environ.get("HTTP_ACCEPT_LANGUAGE", "").split(",")[0])
 
 
@@ -282,7 +282,7 @@ def install(server, settings) -> BodyDeadline:
     """Wrap ``server.wsgi_app`` (a Flask app) in ``BodyDeadline`` with ``settings``'
     ``REQUEST_BODY_TIMEOUT``, ``MAX_BODY_READS_PER_ADDRESS`` and ``MAX_BODY_BYTES``.
 
-    Call it before ``chatcore.access.install``, whose ``ProxyFix`` must wrap this
+    Call it before ``chatserver.access.install``, whose ``ProxyFix`` must wrap this
     middleware so that the cap counts the real client address (``TRUSTED_PROXIES``).
     """
     middleware = BodyDeadline(server.wsgi_app, settings.request_body_timeout,

@@ -29,7 +29,7 @@ from flask import Flask, current_app, request, session
 from flask_limiter import Limiter
 from limits import RateLimitItem, parse_many
 
-from .errors import ChatError
+from chatcore.errors import ChatError
 
 EXTENSION = "chat_limits"
 SLOT_EXPIRY = 3600  # seconds a leaked concurrency counter lives at most
@@ -43,7 +43,7 @@ def client_address() -> str:
 
 
 def session_id() -> str | None:
-    """The browser session's random id (set by ``chatcore.access``), or ``None`` when
+    """The browser session's random id (set by ``chatserver.access``), or ``None`` when
     the app has no ``SECRET_KEY`` and so no sessions."""
     if not current_app.secret_key:
         return None

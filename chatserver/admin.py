@@ -10,11 +10,11 @@ Both need one of ``ADMIN_CODES`` as the password of HTTP Basic authentication (R
 revoke and expire, and the JSON route works from ``curl -u admin:CODE``; the browser
 asks once and resends the code with each request, so put the app behind HTTPS
 (``deploy/nginx/https.conf``) before using it over a network. Codes are compared in
-constant time (``chatcore.access.code_matches``) and never logged. Wrong codes are
+constant time (``chatserver.access.code_matches``) and never logged. Wrong codes are
 limited per client address like logins (``LOGIN_RATE_LIMIT``, one counter for both
 routes; then 429 with ``Retry-After``). Without ``ADMIN_CODES`` both routes are 404.
 
-These routes skip the chat login guard (``chatcore.access.ADMIN_PATHS``): an operator
+These routes skip the chat login guard (``chatserver.access.ADMIN_PATHS``): an operator
 does not need an access code, and an access code does not open them.
 """
 
@@ -26,11 +26,11 @@ import time
 from flask import Flask, Response, jsonify, render_template_string, request
 
 from .access import _login_key, code_matches
-from .budgets import BudgetBook
+from chatcore.budgets import BudgetBook
 from .limits import client_address
-from .logsafe import escape
+from chatcore.logsafe import escape
 
-log = logging.getLogger("chatcore.admin")
+log = logging.getLogger("chatserver.admin")
 
 PAGE_PATH = "/admin"
 JSON_PATH = "/admin/usage.json"

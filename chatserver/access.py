@@ -16,7 +16,7 @@
 Sessions are Flask's signed cookies (itsdangerous, ``SECRET_KEY``): HttpOnly,
 SameSite=Lax, Secure when the request came over HTTPS (or ``SESSION_COOKIE_SECURE``),
 ending ``SESSION_MAX_AGE`` seconds after sign-in however much they are used (the
-cookie is not re-issued per request; ``chatcore.sessions``). Logout revokes the
+cookie is not re-issued per request; ``chatserver.sessions``). Logout revokes the
 session in the limits storage, so a copy of the cookie stops working on every worker
 too. A session remembers a keyed digest of the
 access code it signed in with, so removing a code from ``ACCESS_CODES`` signs out its
@@ -25,7 +25,7 @@ unlabelled): usage budgets are charged to it (``chatcore.budgets``), and giving 
 code another label signs its sessions out too. Codes are compared in constant time
 (``hmac.compare_digest`` over SHA-256 digests, every code tried) and are never logged.
 
-``/admin`` and ``/admin/usage.json`` (``chatcore.admin``) skip the login guard: they
+``/admin`` and ``/admin/usage.json`` (``chatserver.admin``) skip the login guard: they
 have their own (HTTP Basic with ``ADMIN_CODES``). With a Redis storage, an unreachable
 Redis refuses every request that needs it with 503 ``limits_unavailable`` (fail
 closed) and one log line.
@@ -48,13 +48,14 @@ from limits.storage import MemoryStorage
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import budgets, hygiene, sessions
-from .errors import ChatError
-from .i18n import normalize_locale
+from chatcore import budgets
+from . import hygiene, sessions
+from chatcore.errors import ChatError
+from chatcore.i18n import normalize_locale
 from .limits import ChatLimits, client_address
-from .logsafe import escape
+from chatcore.logsafe import escape
 
-log = logging.getLogger("chatcore.access")
+log = logging.getLogger("chatserver.access")
 
 # Paths that never need a login: health checks and static files.
 PUBLIC_PREFIXES = ("/healthz", "/assets/", "/_dash-component-suites/", "/favicon.ico", "/_favicon.ico")
@@ -64,7 +65,7 @@ LOGOUT_PATH = "/logout"
 # out; the dependency list holds only ids). /_dash-update-component is NOT here.
 LOGIN_PAGE_ROUTES = ("/_dash-layout", "/_dash-dependencies")
 STREAM_PATH = "/api/chat/stream"
-ADMIN_PATHS = ("/admin", "/admin/usage.json")  # chatcore.admin
+ADMIN_PATHS = ("/admin", "/admin/usage.json")  # chatserver.admin
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 SESSION_COOKIE = "chat_session"
 
@@ -246,7 +247,7 @@ def check_request() -> Response | None:
     if _is_public(path):
         return None
     if path in ADMIN_PATHS:
-        return None  # guarded by ADMIN_CODES in chatcore.admin, not by a chat session
+        return None  # guarded by ADMIN_CODES in chatserver.admin, not by a chat session
     settings = _settings()
     if current_app.secret_key and not isinstance(session.get("sid"), str) and not settings.access_codes:
         session["sid"] = secrets.token_urlsafe(18)  # anonymous session: per-session limits
@@ -437,7 +438,7 @@ def _limits_unavailable(exc: Exception) -> Response:
 
 def install(server: Flask, settings, dash_app=None) -> None:
     """Register the access hook, login routes, limits, usage budgets (``chatcore.budgets``)
-    and the admin pages (``chatcore.admin``), headers, the JSON 413 handler and (with
+    and the admin pages (``chatserver.admin``), headers, the JSON 413 handler and (with
     Redis) the 503 for an unreachable storage.
 
     ``dash_app`` (a ``dash.Dash``) supplies the CSP hashes of its inline scripts.
@@ -475,7 +476,7 @@ def install(server: Flask, settings, dash_app=None) -> None:
     server.add_url_rule(LOGOUT_PATH, "chat_logout", _logout_view, methods=["POST"])
     server.add_url_rule(LOGOUT_PATH, "chat_logout_get", _logout_get, methods=["GET"])  # 405, see _logout_get
     server.after_request(security_headers)
-    from . import admin  # here: chatcore.admin imports this module
+    from . import admin  # here: chatserver.admin imports this module
 
     book = budgets.install(server, settings, limits.storage)
     admin.install(server, settings, limits, book)

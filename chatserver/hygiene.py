@@ -1,7 +1,7 @@
 """Log hygiene on the Flask server: bad requests get a 4xx and one warning line, not a
 traceback, and client-supplied text in log lines is escaped (``chatcore.logsafe``).
 
-``install(server, dash_app)`` (called by ``chatcore.access.install``):
+``install(server, dash_app)`` (called by ``chatserver.access.install``):
 
 * JSON bodies nested deeper than Python's parser can go (``[[[[…]]]]``, 100,000
   levels fit in a 2 MB body) raise ``RecursionError`` inside ``json.loads``; the
@@ -21,9 +21,9 @@ import logging
 from flask import Flask, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 
-from .logsafe import escape
+from chatcore.logsafe import escape
 
-log = logging.getLogger("chatcore.hygiene")
+log = logging.getLogger("chatserver.hygiene")
 
 
 def _where() -> str:

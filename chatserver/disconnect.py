@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-log = logging.getLogger("chatcore.disconnect")
+log = logging.getLogger("chatserver.disconnect")
 
 ENVIRON_SOCKET_KEYS = ("gunicorn.socket", "werkzeug.socket")
 

@@ -1,6 +1,6 @@
 """Session lifetime and server-side revocation (logout), without any Flask import.
 
-A signed-in session (``chatcore.access``) is a signed cookie holding
+A signed-in session (``chatserver.access``) is a signed cookie holding
 
     sid   random id, ``secrets.token_urlsafe(18)``
     cd    keyed digest of the access code it signed in with
@@ -14,7 +14,7 @@ the same moment as the original.
 Logout revokes the session on the server: a counter ``chat/revoked/<sid>`` in the
 limits storage (``RATELIMIT_STORAGE_URI``: ``memory://`` for one process, Redis for
 several workers or instances — the same ``limits`` storage object flask-limiter
-uses, see ``chatcore.limits``). The entry lives until the session would have expired
+uses, see ``chatserver.limits``). The entry lives until the session would have expired
 anyway (plus ``CLOCK_SKEW``), so the storage never fills with dead entries.
 """
 
