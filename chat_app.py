@@ -21,7 +21,11 @@ from components import layout, login
 from config import Settings, SettingsError, get_settings
 
 log = logging.getLogger("chat_app")
-DEXIE = "vendor/dexie-4.4.7.min.js"  # assets/vendor/README.md
+# the page script: ES modules under assets/js (not auto-included: main.mjs imports the rest)
+PAGE_SCRIPT = "js/main.mjs"
+# Dash starts once the document is parsed: module scripts run before DOMContentLoaded,
+# so every window.dash_clientside.chat function exists before the first callback.
+DEFERRED_RENDERER = "document.addEventListener('DOMContentLoaded', function () { %s });"
 
 
 def create_app(settings: Settings) -> dash.Dash:
@@ -37,10 +41,14 @@ def create_app(settings: Settings) -> dash.Dash:
         suppress_callback_exceptions=True,
         serve_locally=True,
         compress=False,  # chatserver.compression instead: cached bundles, never the SSE stream
-        assets_path_ignore=["vendor"],  # big vendor scripts (mermaid) load on demand from chat.js
+        # big vendor scripts (mermaid) load on demand (assets/js/mermaid.mjs); the page's
+        # modules are imported by assets/js/main.mjs, not listed one by one
+        assets_path_ignore=["vendor", "js"],
     )
     # the IndexedDB library under assets/storage.js, before the page's own scripts
-    app.config.external_scripts.append(app.get_asset_url(DEXIE))
+    app.config.external_scripts.append(app.get_asset_url(layout.VENDOR["dexie"]))
+    app.config.external_scripts.append({"src": app.get_asset_url(PAGE_SCRIPT), "type": "module"})
+    app.renderer = DEFERRED_RENDERER % app.renderer
     server = app.server
     compression.install(server)
     server.config["CHAT_SETTINGS"] = settings

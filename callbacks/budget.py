@@ -1,8 +1,9 @@
 """The header's usage-budget text (``chat-budget``), filled on the server.
 
-A server-side callback, so the page script needs no change: it runs at page load and
-whenever the history store commits (``modified_timestamp`` of the ``dcc.Store``
-changes with every commit and carries no data), so the text follows each reply. It
+A server-side callback: it runs at page load and, when budgets apply
+(``config.budgets``), after each reply, when the page bumps ``chat-budget-tick``
+(assets/js/stream.mjs) — not on every commit, which would cost every page a server
+round trip per change. It
 reads the signed-in session's access-code label (``chatserver.access.session_label``)
 and that label's budget (``chatcore.budgets``); without a budget the element stays
 hidden.
@@ -47,7 +48,7 @@ def budget_text(book: BudgetBook, label: str, locale: str) -> tuple[str, str] | 
     Output(ids.BUDGET, "children"),
     Output(ids.BUDGET, "hidden"),
     Output(ids.BUDGET, "title"),
-    Input(ids.HISTORY_STORE, "modified_timestamp"),
+    Input(ids.BUDGET_TICK, "data"),
 )
 def show_budget(_modified: int | None):
     """``(text, hidden, title)`` of the header's budget element for this request's

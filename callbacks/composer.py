@@ -1,4 +1,4 @@
-"""Callbacks of the composer: Send and Stop (the stream itself runs in assets/chat.js)."""
+"""Callbacks of the composer: Send and Stop (the stream itself runs in assets/js/stream.mjs)."""
 
 from __future__ import annotations
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Input, Output, State, clientside_callback
 
+from chatcore.settings_spec import SETTINGS
 from components import ids
 
-FIELDS = (
-    [ids.SET_MODEL, ids.SET_SYSTEM_PROMPT]
-    + [spec[0] for spec in ids.NUMERIC_SETTINGS]
-    + [ids.SET_REASONING_EFFORT, ids.SET_API_KEY, ids.SET_BASE_URL]
-)
+# one field per setting, in the spec's order (the page reads the same order from
+# config.settings), then the user's own key and base URL
+FIELDS = [spec.component_id for spec in SETTINGS] + [ids.SET_API_KEY, ids.SET_BASE_URL]
 
 # Open the drawer (or switch scope): fill the fields from the conversation or the defaults.
 clientside_callback(

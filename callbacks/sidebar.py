@@ -25,7 +25,7 @@ clientside_callback(
     prevent_initial_call=True,
 )
 
-# Rename dialog OK (the dialog is opened by a click on an item's Rename in chat.js).
+# Rename dialog OK (the dialog is opened by a click on an item's Rename in assets/js/actions.mjs).
 clientside_callback(
     ClientsideFunction(namespace="chat", function_name="renameConversation"),
     Output(ids.HISTORY_STORE, "data", allow_duplicate=True),

@@ -109,3 +109,53 @@ def trim_messages(messages: list[Message], *, context_window: int, reserve_token
         return TrimResult(list(messages), 0, used, budget)
     # System messages keep their original position at the front.
     return TrimResult(system + kept, dropped, used, budget)
+
+
+@dataclass(frozen=True)
+class UpstreamRequest:
+    """What one ``POST /api/chat/stream`` sends upstream.
+
+    ``messages``: the Chat Completions ``messages`` (system prompt resolved, trimmed to
+    the context window, the continue instruction last when continuing); ``model``: the
+    model asked for, else the default; ``params``: the sampling parameters that are set
+    (SDK keyword arguments); ``trim``: how trimming went (``dropped`` = history messages
+    left out, ``prompt_tokens`` = the estimate, ``budget``); ``context_window``: tokens.
+    """
+
+    messages: list[Message]
+    model: str
+    params: dict
+    trim: TrimResult
+    context_window: int
+
+
+def prepare_upstream(chat_request, settings) -> UpstreamRequest:
+    """The one preparation of a chat request for the upstream (the stream endpoint and
+    the tests both call this): the operator's ``SYSTEM_PROMPT`` and the user's system
+    prompt (``chatcore.messages.prepare_messages``), then trimming to the model's context
+    window with the reply's reserve (``max_tokens`` when set, else
+    ``CONTEXT_RESERVE_TOKENS``), then — for ``continue_reply`` — the continue
+    instruction after the partial reply (never trimmed away).
+
+    Args:
+        chat_request: a validated ``chatcore.messages.ChatRequest``.
+        settings: a ``config.Settings`` (``system_prompt``, ``system_prompt_editable``,
+            ``openai_model``, ``context_window(model)``, ``context_reserve_tokens``).
+    """
+    from .messages import CONTINUE_INSTRUCTION, prepare_messages
+
+    model = chat_request.model or settings.openai_model
+    context_window = settings.context_window(model)
+    # the operator's SYSTEM_PROMPT first, the user's after it (SYSTEM_PROMPT_EDITABLE: replaced)
+    resolved = prepare_messages(
+        settings.system_prompt, chat_request.system_prompt, chat_request.messages,
+        editable=settings.system_prompt_editable,
+    )
+    trim = trim_messages(
+        resolved, context_window=context_window,
+        reserve_tokens=chat_request.max_tokens or settings.context_reserve_tokens,
+    )
+    messages = trim.messages
+    if chat_request.continue_reply:
+        messages = messages + [{"role": "user", "content": CONTINUE_INSTRUCTION}]
+    return UpstreamRequest(messages, model, chat_request.sampling_params(), trim, context_window)

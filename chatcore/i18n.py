@@ -123,11 +123,75 @@ TEXTS: dict[str, dict[str, str]] = {
         "en-US": "Something went wrong on the server. Try again.",
         "zh-CN": "服务器出错，请重试。",
     },
+    # --- automatic retries before the reply starts (chatcore.client.RetryPolicy) ---
+    "retrying": {
+        "en-US": "Retrying in {seconds} s… (retry {attempt} of {max_retries})",
+        "zh-CN": "{seconds} 秒后重试…（第 {attempt}/{max_retries} 次）",
+    },
+    # --- import of a Markdown export (chatcore.export.import_markdown) ---
+    "md_import_not_export": {
+        "en-US": "This file is not a Markdown export of this chat app, or it was changed so that it cannot be "
+        "read back. Nothing was imported.",
+        "zh-CN": "此文件不是本聊天应用导出的 Markdown，或已被修改而无法读取。未导入任何内容。",
+    },
+    "md_import_too_new": {
+        "en-US": "This export uses format {version}, which is newer than this app knows (up to {supported}). "
+        "Update the app to import it. Nothing was imported.",
+        "zh-CN": "此导出文件使用格式 {version}，比本应用支持的格式（最高 {supported}）更新。请更新应用后再导入。未导入任何内容。",
+    },
+    "md_import_unknown_role": {
+        "en-US": "This export has a message with an unknown role ({role}); only system, user and assistant are "
+        "known. Nothing was imported.",
+        "zh-CN": "此导出文件中有一条角色未知的消息（{role}），只支持 system、user 和 assistant。未导入任何内容。",
+    },
+    "md_import_too_large": {
+        "en-US": "The file is too large to import (limit {limit} bytes). Nothing was imported.",
+        "zh-CN": "文件过大，无法导入（上限 {limit} 字节）。未导入任何内容。",
+    },
+    "md_import_not_text": {
+        "en-US": "The file is not UTF-8 text. Nothing was imported.",
+        "zh-CN": "文件不是 UTF-8 文本。未导入任何内容。",
+    },
 }
 
 AFTER_SECONDS = {"en-US": " in {seconds} s", "zh-CN": "（约 {seconds} 秒后）"}
 # the {period} of ``budget_exceeded``
 BUDGET_PERIODS = {"en-US": {"day": "daily", "month": "monthly"}, "zh-CN": {"day": "每日", "month": "每月"}}
+
+
+LOCALE_COOKIE = "chat_locale"  # set by the page's language button (assets/js/settings.mjs)
+
+
+def resolve_locale(cookie: str | None = None, accept_language: str | None = None, chosen: str | None = None) -> str:
+    """The one locale rule of the app — the login page, the chat page and every server
+    error use it: a locale the request itself names (``chosen``: the stream request's
+    ``locale``), else the ``chat_locale`` cookie the language button sets, else the
+    first Chinese or English tag of ``Accept-Language`` in preference order (RFC 9110
+    §12.5.4: by q-value, then position), else en-US. Returns ``"en-US"`` or ``"zh-CN"``."""
+    for value in (chosen, cookie):
+        if value in SUPPORTED_LOCALES:
+            return value
+    if chosen:
+        return normalize_locale(chosen)
+    ranked = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag and quality > 0:
+            ranked.append((-quality, position, tag.strip().lower()))
+    for _, _, tag in sorted(ranked):
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en-US"
+    return DEFAULT_LOCALE
 
 
 def normalize_locale(value: str | None) -> str:

@@ -12,28 +12,24 @@ from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .settings_spec import NUMBERS, REASONING_EFFORTS, UPSTREAM_PARAMS, number_range
+
 Role = Literal["system", "user", "assistant"]
 # ``reasoning_effort`` of reasoning models (OpenAI Chat Completions
 # https://platform.openai.com/docs/api-reference/chat/create#chat-create-reasoning_effort;
-# also OpenRouter, Ollama's OpenAI endpoint, vLLM for gpt-oss)
-ReasoningEffort = Literal["low", "medium", "high"]
+# also OpenRouter, Ollama's OpenAI endpoint, vLLM for gpt-oss): chatcore/settings_spec.py
+ReasoningEffort = Literal[REASONING_EFFORTS]  # type: ignore[valid-type]
 
 # A model name as the OpenAI-compatible APIs spell them (``gpt-4o-mini``,
 # ``deepseek/deepseek-r1:free``, ``qwen2.5:7b``); one definition for requests and storage.
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9._:/@+\-]+$"
 MODEL_NAME_MAX = 200
 
-# Inclusive ranges of the sampling parameters, from the OpenAI Chat Completions
-# reference (https://platform.openai.com/docs/api-reference/chat/create).
+# Inclusive ranges of the sampling parameters (the settings spec, from the OpenAI Chat
+# Completions reference, https://platform.openai.com/docs/api-reference/chat/create).
 PARAM_RANGES: dict[str, tuple[float, float]] = {
-    "temperature": (0, 2),
-    "top_p": (0, 1),
-    "presence_penalty": (-2, 2),
-    "frequency_penalty": (-2, 2),
-    "max_tokens": (1, 1_000_000),
+    spec.key: number_range(spec.key) for spec in NUMBERS if spec.upstream
 }
-# Values of ``reasoning_effort`` (OpenAI reasoning models; DeepSeek, Qwen and others accept it too).
-REASONING_EFFORTS = ("low", "medium", "high")
 
 
 class Message(TypedDict):
@@ -138,26 +134,23 @@ class ChatRequest(BaseModel):
     def sampling_params(self) -> dict:
         """The optional sampling parameters that are set, as SDK keyword arguments
         (``reasoning_effort`` included: the SDK's and the API's name for it)."""
-        names = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens", "reasoning_effort")
-        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        return {name: getattr(self, name) for name in UPSTREAM_PARAMS if getattr(self, name) is not None}
 
 
+# With ``continue_reply`` the history ends with a partial assistant message; this short
+# user instruction is appended so any Chat Completions model answers with the
+# continuation only, which the page appends to that message (prepare_upstream).
 CONTINUE_INSTRUCTION = (
     "Continue exactly where your previous message stopped. Do not repeat anything, "
     "do not add an introduction; output only the continuation."
 )
 
 
-def build_messages(
-    system_prompt: str | None, history: list[ChatMessage] | list[Message], *, continue_reply: bool = False
-) -> list[Message]:
-    """The ``messages`` array sent upstream: the system prompt (if non-empty) then history.
-
-    With ``continue_reply`` the history ends with a partial assistant message; a short
-    user instruction (``CONTINUE_INSTRUCTION``) is appended so any Chat Completions
-    model answers with the continuation only, which the page appends to that message.
-    Returns new dicts; the input is not mutated.
-    """
+def build_messages(system_prompt: str | None, history: list[ChatMessage] | list[Message]) -> list[Message]:
+    """The system prompt (if non-empty) then ``history`` as plain ``{role, content}``
+    dicts. Returns new dicts; the input is not mutated. (The whole preparation of a
+    request — both system prompts, trimming, continue — is
+    ``chatcore.context.prepare_upstream``.)"""
     out: list[Message] = []
     if system_prompt and system_prompt.strip():
         out.append({"role": "system", "content": system_prompt})
@@ -166,8 +159,6 @@ def build_messages(
             out.append({"role": message.role, "content": message.content})
         else:
             out.append({"role": message["role"], "content": message["content"]})
-    if continue_reply:
-        out.append({"role": "user", "content": CONTINUE_INSTRUCTION})
     return out
 
 

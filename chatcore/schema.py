@@ -32,6 +32,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .messages import MODEL_NAME_MAX, MODEL_NAME_PATTERN, PARAM_RANGES, ReasoningEffort, Role
+from .settings_spec import number_range
 
 SCHEMA_PATH = Path(__file__).with_name("page_schema.json")
 BACKUP_FORMAT = "dash-chat-backup"
@@ -44,7 +45,7 @@ STORE_VERSION = 3
 ID_MAX = 200
 TITLE_MAX = 500
 SECRET_MAX = 500  # an API key or base URL typed by the user
-HISTORY_MAX = 10_000  # the "history" setting: newest messages sent, 0 = all
+HISTORY_MAX = int(number_range("history")[1])  # the "history" setting: newest messages sent, 0 = all
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
 
@@ -86,7 +87,7 @@ class StoredSettings(BaseModel):
     presence_penalty: float | None = Field(default=None, **_range("presence_penalty"))
     frequency_penalty: float | None = Field(default=None, **_range("frequency_penalty"))
     max_tokens: int | None = Field(default=None, **_range("max_tokens"))
-    history: int | None = Field(default=None, ge=0, le=HISTORY_MAX)
+    history: int | None = Field(default=None, ge=number_range("history")[0], le=HISTORY_MAX)
     reasoning_effort: ReasoningEffort | None = None
 
 
@@ -205,6 +206,22 @@ class FinishEvent(BaseModel):
     incomplete: bool | None = None
 
 
+class RetryEvent(BaseModel):
+    """``retry``: an attempt failed before anything of the reply was sent, and the server
+    tries again after ``wait_s`` seconds (``chatcore.client.RetryPolicy``). ``attempt``
+    is this retry's number (1-based) of at most ``max_retries``; ``status``/``code``
+    describe the failure (as in ``ErrorInfo``); ``message`` is the localized notice
+    ("Retrying in N s…", N = ``wait_s`` rounded up). The next event clears it."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    attempt: int = Field(ge=1, le=100)
+    max_retries: int | None = Field(default=None, ge=0, le=100)
+    wait_s: float = Field(ge=0, le=3600)
+    status: int | None = Field(default=None, ge=0, le=999)
+    code: str | None = Field(default=None, max_length=100)
+    message: str | None = Field(default=None, max_length=4000)
+
+
 class DoneEvent(BaseModel):
     """``done``: the last event of a stream that was not aborted. ``ttft_ms`` is the time
     to the first answer token; with reasoning, ``ttft_reasoning_ms`` the time to its
@@ -233,6 +250,7 @@ PAGE_MODELS: dict[str, type[BaseModel]] = {
     "DeltaEvent": DeltaEvent,
     "ReasoningEvent": ReasoningEvent,
     "FinishEvent": FinishEvent,
+    "RetryEvent": RetryEvent,
     "DoneEvent": DoneEvent,
 }
 
@@ -244,6 +262,7 @@ EVENT_SCHEMAS = {
     "finish": "FinishEvent",
     "usage": "Usage",
     "error": "ErrorInfo",
+    "retry": "RetryEvent",
     "done": "DoneEvent",
 }
 
@@ -260,7 +279,7 @@ def page_schema() -> dict:
             defs[sub_name] = sub
         defs[name] = schema
     # models with extra="ignore" emit no additionalProperties: mark them for the walker
-    for name in ("MetaEvent", "DeltaEvent", "ReasoningEvent", "FinishEvent", "DoneEvent"):
+    for name in ("MetaEvent", "DeltaEvent", "ReasoningEvent", "FinishEvent", "RetryEvent", "DoneEvent"):
         defs[name]["additionalProperties"] = False
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

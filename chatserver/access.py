@@ -51,7 +51,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from chatcore import budgets
 from . import hygiene, sessions
 from chatcore.errors import ChatError
-from chatcore.i18n import normalize_locale
+from chatcore.i18n import LOCALE_COOKIE, resolve_locale
 from .limits import ChatLimits, client_address
 from chatcore.logsafe import escape
 
@@ -102,9 +102,13 @@ class _SessionInterface(SecureCookieSessionInterface):
         return super().get_expiration_time(app, session)
 
 
-def request_locale() -> str:
-    """The client's locale from ``Accept-Language`` (``zh*`` → zh-CN, else en-US)."""
-    return normalize_locale(request.headers.get("Accept-Language", "").split(",")[0])
+def request_locale(chosen: str | None = None) -> str:
+    """The locale of the current request (``chatcore.i18n.resolve_locale``: ``chosen``,
+    else the language the user picked (cookie), else ``Accept-Language``); en-US
+    outside a request."""
+    if not has_request_context():
+        return resolve_locale(chosen=chosen)
+    return resolve_locale(request.cookies.get(LOCALE_COOKIE), request.headers.get("Accept-Language"), chosen)
 
 
 def error_response(error: ChatError, status: int | None = None) -> Response:
@@ -272,12 +276,22 @@ def check_request() -> Response | None:
     return None
 
 
+def content_security_policy(app: Flask) -> str:
+    """The CSP header value of ``app``, computed once (on its first response: by then
+    every callback, and so every inline script Dash hashes, is registered) and kept in
+    ``app.config["CHAT_CSP"]``."""
+    policy = app.config.get("CHAT_CSP")
+    if policy is None:
+        dash_app = app.config.get("CHAT_DASH_APP")
+        hashes = " ".join(dash_app.csp_hashes()) if dash_app is not None else ""
+        policy = app.config["CHAT_CSP"] = CSP_TEMPLATE.format(hashes=hashes)
+    return policy
+
+
 def security_headers(response: Response) -> Response:
     """Add CSP, nosniff, Referrer-Policy, framing and (over HTTPS) HSTS headers."""
-    dash_app = current_app.config.get("CHAT_DASH_APP")
-    hashes = " ".join(dash_app.csp_hashes()) if dash_app is not None else ""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP_TEMPLATE.format(hashes=hashes))
+    headers.setdefault("Content-Security-Policy", content_security_policy(current_app))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")

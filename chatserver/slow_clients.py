@@ -67,11 +67,12 @@ import math
 import socket
 import threading
 from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
 from typing import Callable, Iterable
 
 from .disconnect import ENVIRON_SOCKET_KEYS
 from chatcore.errors import ChatError
-from chatcore.i18n import normalize_locale
+from chatcore.i18n import LOCALE_COOKIE, resolve_locale
 
 READ_SIZE = 64 * 1024  # bytes asked of wsgi.input per read
 
@@ -155,8 +156,15 @@ def read_body(stream, sock: socket.socket | None, timeout: float, length: int | 
 
 
 def _locale(environ: dict) -> str:
-    """The locale of ``Accept-Language`` (like ``chatserver.access.request_locale``, without Flask)."""
-    return normalize_locale(environ.get("HTTP_ACCEPT_LANGUAGE", "").split(",")[0])
+    """The request's locale by the app's one rule (``chatcore.i18n.resolve_locale``),
+    read from the WSGI environ (no Flask request here): cookie, then Accept-Language."""
+    cookie = SimpleCookie()
+    try:
+        cookie.load(environ.get("HTTP_COOKIE", ""))
+    except CookieError:
+        pass
+    chosen = cookie.get(LOCALE_COOKIE)
+    return resolve_locale(chosen.value if chosen else None, environ.get("HTTP_ACCEPT_LANGUAGE"))
 
 
 def _force_close(start_response: Callable) -> None:

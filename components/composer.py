@@ -1,6 +1,6 @@
 """The input area: message box, Send and Stop.
 
-Enter sends and Shift+Enter inserts a new line (handled in ``assets/chat.js``, which
+Enter sends and Shift+Enter inserts a new line (handled in ``assets/js/actions.mjs``, which
 also respects IME composition so Chinese input is not sent half-typed).
 """
 

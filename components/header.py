@@ -8,6 +8,7 @@ import feffery_antd_components as fac
 from dash import html
 
 from . import ids
+from .paths import app_path
 from .texts import t
 
 
@@ -16,7 +17,7 @@ def _logout_form(locale: str):
     so the same-origin check applies (``chatserver.access``; ``GET /logout`` is 405)."""
     label = t("logout", locale)
     return html.Form(
-        action="/logout",
+        action=app_path("/logout"),
         method="POST",
         className="chat-logout-form",
         style={"display": "inline-block", "margin": 0},

@@ -4,6 +4,8 @@ The ``chat-*`` ids of the input, buttons and message list are stable hooks for
 browser tests; do not rename them.
 """
 
+from chatcore.settings_spec import BY_KEY, NUMBERS
+
 # stores
 HISTORY_STORE = "chat-history-store"  # the history in memory; IndexedDB records through assets/storage.js
 CONFIG_STORE = "chat-config-store"  # public server config for the browser (no secrets)
@@ -16,6 +18,7 @@ CLEAR_CONFIRM = "chat-clear-confirm"
 EXPORT_BUTTON = "chat-export-button"
 LOGOUT_BUTTON = "chat-logout-button"  # submits a native POST /logout form (only with ACCESS_CODES)
 BUDGET = "chat-budget"  # "Used 12,340 of 100,000 tokens today" (callbacks/budget.py; hidden without a budget)
+BUDGET_TICK = "chat-budget-tick"  # bumped by the page after each reply when budgets apply (redraws BUDGET)
 
 # messages
 SCROLL = "chat-scroll"
@@ -74,28 +77,30 @@ SETTINGS_DRAWER = "chat-settings-drawer"
 SETTINGS_SCOPE = "chat-settings-scope"
 SETTINGS_SAVE = "chat-settings-save"
 SETTINGS_ERROR = "chat-settings-error"
-SET_MODEL = "chat-setting-model"
-SET_SYSTEM_PROMPT = "chat-setting-system-prompt"
-SET_TEMPERATURE = "chat-setting-temperature"
-SET_TOP_P = "chat-setting-top-p"
-SET_PRESENCE = "chat-setting-presence-penalty"
-SET_FREQUENCY = "chat-setting-frequency-penalty"
-SET_MAX_TOKENS = "chat-setting-max-tokens"
-SET_HISTORY = "chat-setting-history"
-SET_REASONING_EFFORT = "chat-setting-reasoning-effort"
+# one field per setting (chatcore/settings_spec.py): chat-setting-<key with ->
+SET_MODEL = BY_KEY["model"].component_id  # "chat-setting-model"
+SET_SYSTEM_PROMPT = BY_KEY["system_prompt"].component_id
+SET_TEMPERATURE = BY_KEY["temperature"].component_id
+SET_TOP_P = BY_KEY["top_p"].component_id
+SET_PRESENCE = BY_KEY["presence_penalty"].component_id
+SET_FREQUENCY = BY_KEY["frequency_penalty"].component_id
+SET_MAX_TOKENS = BY_KEY["max_tokens"].component_id
+SET_HISTORY = BY_KEY["history"].component_id
+SET_REASONING_EFFORT = BY_KEY["reasoning_effort"].component_id
 SET_API_KEY = "chat-setting-api-key"
 SET_BASE_URL = "chat-setting-base-url"
 SET_BASE_URL_ITEM = "chat-setting-base-url-item"
 SET_API_KEY_ITEM = "chat-setting-api-key-item"
 
-# numeric settings: (id, settings field, min, max, integer?) — ranges from the OpenAI API reference
-NUMERIC_SETTINGS = (
-    (SET_TEMPERATURE, "temperature", 0, 2, False),
-    (SET_TOP_P, "top_p", 0, 1, False),
-    (SET_PRESENCE, "presence_penalty", -2, 2, False),
-    (SET_FREQUENCY, "frequency_penalty", -2, 2, False),
-    (SET_MAX_TOKENS, "max_tokens", 1, 1000000, True),
-    (SET_HISTORY, "history", 0, 10000, True),
+# numeric settings: (id, settings field, min, max, integer?) from the settings spec
+NUMERIC_SETTINGS = tuple(
+    (spec.component_id, spec.key, spec.minimum, spec.maximum, spec.integer) for spec in NUMBERS
 )
 STORAGE_ALERT = "chat-storage-alert"  # storage unavailable / full / newer format
 STORAGE_INFO = "chat-storage-info"  # used and available space, in the settings drawer
+
+
+def page_ids() -> dict[str, str]:
+    """Every id above by its Python name (``{"HISTORY_STORE": "chat-history-store", …}``):
+    the page script reads ids from its config (``config.ids``), never as literals."""
+    return {name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)}

@@ -2,49 +2,69 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import feffery_antd_components as fac
 from dash import dcc, html
 
+from chatcore.i18n import LOCALE_COOKIE
+from chatcore.messages import Role
+from chatserver import access
 from chatcore.schema import committed_schema
+from chatcore.settings_spec import SETTINGS
 
 from . import composer, header, ids, messages, sidebar
+from .paths import app_path
 from . import settings as settings_drawer
-from .texts import UI_TEXTS, pick_locale
+from .texts import UI_TEXTS
 
-LOCALE_COOKIE = "chat_locale"
+# vendored browser libraries under assets/ (versions and licenses: assets/vendor/README.md)
+VENDOR = {
+    "dexie": "vendor/dexie-4.4.7.min.js",  # IndexedDB (assets/storage.js), on every page
+    "mermaid": "vendor/mermaid-10.9.8.min.js",  # diagrams, loaded on first need
+    "purify": "vendor/purify-3.5.0.min.js",  # DOMPurify: mermaid's SVG is sanitized with it
+}
 # the committed JSON Schema (tests/test_schema.py keeps it equal to the pydantic models)
 PAGE_SCHEMA = committed_schema()
 
 
 def request_locale() -> str:
-    """The UI locale of the current page request: the ``chat_locale`` cookie (set by the
-    language button) or the browser's Accept-Language; en-US outside a request."""
-    try:
-        from flask import request
-
-        return pick_locale(request.cookies.get(LOCALE_COOKIE), list(request.accept_languages.values()))
-    except RuntimeError:  # no request context (tests building the layout directly)
-        return "en-US"
+    """The UI locale of the current page request (``chatserver.access.request_locale``,
+    the one rule the login page and server errors use too); en-US outside a request."""
+    return access.request_locale()
 
 
 def public_config(settings, locale: str = "en-US") -> dict:
-    """What the page script needs to know about the server. Never includes a secret."""
+    """What the page script needs to know about the server. Never includes a secret.
+
+    Every contract the page shares with Python comes from here: component ids
+    (``ids``), the settings spec (``settings``), roles, limits, URLs, the storage and
+    backup schema, the UI texts.
+    """
     return {
         "model": settings.openai_model,
         "models": settings.models,
         "max_message_chars": settings.max_message_chars,
         "max_messages": settings.max_messages,
         "max_body_bytes": settings.max_body_bytes,
-        "stream_url": "/api/chat/stream",
+        "ids": ids.page_ids(),
+        "settings": [spec.page() for spec in SETTINGS],
+        "roles": list(get_args(Role)),
+        # every URL the page requests, under the app's base path (behind a path prefix too)
+        "stream_url": app_path("/api/chat/stream"),
+        "login_url": app_path("/login"),
+        "vendor_urls": {name: app_path("/assets/" + path) for name, path in VENDOR.items() if name != "dexie"},
         # one definition of how Markdown renders (no raw HTML, the link filter) for
-        # the streaming reply and the stored messages drawn by assets/chat.js
+        # the streaming reply and the stored messages drawn by assets/js/render.mjs
         "markdown_props": messages.MARKDOWN_PROPS,
         # what every value from outside (restore, browser storage, /api/models, server
         # events) is coerced against before it is stored or drawn (chatcore/schema.py)
         "schema": PAGE_SCHEMA,
-        "models_url": "/api/models",
+        "models_url": app_path("/api/models"),
         # true with a CHAT_BACKEND too: no "no key" banner (a boolean, nothing else)
         "has_server_key": settings.answers_without_user_key,
+        # usage budgets per access-code label apply: the page refreshes the budget line after a reply
+        "budgets": bool(settings.budgets and settings.access_codes),
         "allow_user_api_key": settings.allow_user_api_key,
         "allow_user_base_url": settings.allow_user_base_url,
         # the operator's SYSTEM_PROMPT stays on the server unless SYSTEM_PROMPT_EDITABLE
@@ -77,6 +97,8 @@ def render(settings, locale: str | None = None):
                 dcc.Store(id=ids.ACTIVE_STORE, storage_type="local"),
                 dcc.Store(id=ids.VIEW_STORE, data={"limit": 0}),
                 dcc.Store(id=ids.EXPORT_REQUEST),
+                # the budget line is asked for again after each reply, only when budgets apply
+                dcc.Store(id=ids.BUDGET_TICK, data=0),
                 dcc.Store(id=ids.CONFIG_STORE, data=public_config(settings, locale)),
                 dcc.Download(id=ids.DOWNLOAD),
                 # global feedback slot, filled with set_props

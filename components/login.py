@@ -12,6 +12,8 @@ from __future__ import annotations
 import feffery_antd_components as fac
 from dash import dcc, html
 
+from .paths import app_path
+
 # Ids of the login page (its own region; not used by any callback).
 LOGIN_FORM = "login-form"
 LOGIN_CODE = "login-code"
@@ -65,7 +67,7 @@ def render(locale: str = "en-US", error: str | None = None, retry_after: int | N
                     # native form: POST /login with field "code"
                     html.Form(
                         id=LOGIN_FORM,
-                        action="/login",
+                        action=app_path("/login"),
                         method="post",
                         style={"width": "100%", "display": "block"},
                         children=[

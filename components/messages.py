@@ -1,7 +1,7 @@
 """The conversation region: empty state, message list, the streaming reply, errors.
 
 Stored messages are rendered into ``chat-messages`` by a clientside callback
-(``assets/chat.js`` → ``renderMessages``); the reply being streamed lives in its own
+(``assets/js/render.mjs`` → ``renderMessages``); the reply being streamed lives in its own
 element so that each update re-renders one Markdown block, not the whole list.
 """
 
@@ -35,7 +35,7 @@ MARKDOWN_PROPS = {
 
 def avatar(role: str):
     """The avatar for a role (``user`` or ``assistant``): a coloured disc with a glyph,
-    the same element chat.js draws for stored messages."""
+    the same element assets/js/render.mjs draws for stored messages."""
     return html.Div("\u263a" if role == "user" else "\u2726", className=f"chat-avatar chat-avatar-{role}")
 
 
@@ -56,7 +56,7 @@ def render(has_key: bool, locale: str = "en-US"):
                     description=t("no_key_desc", locale),
                     style={} if not has_key else {"display": "none"},
                 ),
-                # this browser cannot save (no IndexedDB, full, newer format): filled by chat.js
+                # this browser cannot save (no IndexedDB, full, newer format): filled by assets/js/persist.mjs
                 fac.AntdAlert(
                     id=ids.STORAGE_ALERT,
                     type="warning",

@@ -3,7 +3,7 @@
 Fields: model, system prompt, temperature, top_p, presence_penalty,
 frequency_penalty, max_tokens, how many history messages to send, and (defaults only)
 the user's own API key and, when the operator allows it, base URL. Ranges are checked
-as they are typed (``assets/chat.js`` → ``validateSettings``); values live only in
+as they are typed (``assets/js/settings.mjs`` → ``validateSettings``); values live only in
 the browser (conversation settings in the history store, defaults in
 ``chat-prefs-store``, localStorage).
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import feffery_antd_components as fac
 from dash import html
 
-from chatcore.messages import REASONING_EFFORTS
+from chatcore.settings_spec import SETTINGS, SettingSpec
 
 from . import ids
 from .texts import t
@@ -34,20 +34,38 @@ def _number_item(component_id: str, label: str, minimum: float, maximum: float, 
     )
 
 
+def _setting_item(spec: SettingSpec, settings, locale: str):
+    """The drawer field of one setting (``chatcore.settings_spec``), by its kind."""
+    if spec.kind == "number":
+        return _number_item(spec.component_id, t(spec.label, locale), spec.minimum, spec.maximum, spec.integer, locale)
+    if spec.kind == "model":
+        field = fac.AntdSelect(
+            id=spec.component_id,
+            options=[{"label": name, "value": name} for name in settings.models],
+            placeholder=settings.openai_model,
+            allowClear=True,
+            showSearch=True,
+        )
+    elif spec.kind == "text":
+        field = fac.AntdInput(
+            id=spec.component_id,
+            mode="text-area",
+            autoSize={"minRows": 2, "maxRows": 8},
+            maxLength=settings.max_message_chars,
+            value="",
+        )
+    else:  # choice: sent only when set (reasoning_effort: reasoning models only)
+        field = fac.AntdSelect(
+            id=spec.component_id,
+            options=[{"label": t(f"{spec.key}_{choice}", locale), "value": choice} for choice in spec.choices],
+            allowClear=True,
+        )
+    return fac.AntdFormItem(field, label=t(spec.label, locale))
+
+
 def render(settings, locale: str = "en-US"):
-    """The settings drawer (hidden until the Settings button opens it)."""
-    labels = {
-        "temperature": t("temperature", locale),
-        "top_p": t("top_p", locale),
-        "presence_penalty": t("presence_penalty", locale),
-        "frequency_penalty": t("frequency_penalty", locale),
-        "max_tokens": t("max_tokens", locale),
-        "history": t("history_count", locale),
-    }
-    numeric = [
-        _number_item(component_id, labels[field], minimum, maximum, integer, locale)
-        for component_id, field, minimum, maximum, integer in ids.NUMERIC_SETTINGS
-    ]
+    """The settings drawer (hidden until the Settings button opens it): one field per
+    entry of ``chatcore.settings_spec.SETTINGS``, then the user's own credentials."""
     return fac.AntdDrawer(
         id=ids.SETTINGS_DRAWER,
         title=t("settings", locale),
@@ -76,36 +94,7 @@ def render(settings, locale: str = "en-US"):
                     style={"marginBottom": 16},
                 ),
                 html.Div(t("settings_inherit", locale), className="chat-settings-hint"),
-                fac.AntdFormItem(
-                    fac.AntdSelect(
-                        id=ids.SET_MODEL,
-                        options=[{"label": name, "value": name} for name in settings.models],
-                        placeholder=settings.openai_model,
-                        allowClear=True,
-                        showSearch=True,
-                    ),
-                    label=t("model", locale),
-                ),
-                fac.AntdFormItem(
-                    fac.AntdInput(
-                        id=ids.SET_SYSTEM_PROMPT,
-                        mode="text-area",
-                        autoSize={"minRows": 2, "maxRows": 8},
-                        maxLength=settings.max_message_chars,
-                        value="",
-                    ),
-                    label=t("system_prompt", locale),
-                ),
-                *numeric,
-                # reasoning models only (OpenAI o-series, DeepSeek, Qwen …); sent only when set
-                fac.AntdFormItem(
-                    fac.AntdSelect(
-                        id=ids.SET_REASONING_EFFORT,
-                        options=[{"label": t(f"reasoning_effort_{level}", locale), "value": level} for level in REASONING_EFFORTS],
-                        allowClear=True,
-                    ),
-                    label=t("reasoning_effort", locale),
-                ),
+                *[_setting_item(spec, settings, locale) for spec in SETTINGS],
                 # the user's own credentials (defaults only; kept in this browser)
                 fac.AntdFormItem(
                     fac.AntdInput(id=ids.SET_API_KEY, mode="password", autoComplete="off", value=""),

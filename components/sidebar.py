@@ -1,7 +1,7 @@
 """The conversation sidebar: New, search, the list (drawn clientside), backup/restore,
 and the rename / delete dialogs.
 
-The list items are built in ``assets/chat.js`` (``renderSidebar``) from the history
+The list items are built in ``assets/js/sidebar.mjs`` (``renderSidebar``) from the history
 store, newest first; clicks on them are handled there by event delegation
 (``data-conv-id`` / ``data-action`` attributes), so the history never travels to the
 server.

@@ -227,24 +227,6 @@ UI_TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-LOCALES = ("en-US", "zh-CN")
-
-
-def pick_locale(cookie: str | None, accept_languages: list[str] | None = None) -> str:
-    """The UI locale: the ``chat_locale`` cookie if valid, else the first Accept-Language
-    (RFC 9110 §12.5.4, as the browser sends ``navigator.language``) that is Chinese or
-    English, else en-US."""
-    if cookie in LOCALES:
-        return cookie
-    for language in accept_languages or []:
-        tag = language.lower()
-        if tag.startswith("zh"):
-            return "zh-CN"
-        if tag.startswith("en"):
-            return "en-US"
-    return "en-US"
-
-
 def t(key: str, locale: str = "en-US") -> str:
     """The UI text for ``key`` in ``locale`` (falls back to en-US)."""
     return UI_TEXTS.get(locale, UI_TEXTS["en-US"]).get(key) or UI_TEXTS["en-US"][key]

@@ -44,10 +44,25 @@ def test_everything_but_login_and_static_is_closed(locked_client):
         assert response.json["error"]["code"] == "login_required"
     assert client.get("/api/models").status_code == 401
     assert client.get("/healthz").status_code == 200
-    assert client.get("/assets/chat.js").status_code == 200
+    assert client.get("/assets/js/main.mjs").status_code == 200
     # while signed out, the layout is the login form, not the chat
     layout = client.get("/_dash-layout").get_data(as_text=True)
     assert "login-form" in layout and "chat-input" not in layout
+
+
+def test_login_page_and_errors_follow_the_language_the_user_picked(locked_client):
+    """One locale rule (chatcore.i18n.resolve_locale): the chat_locale cookie set by the
+    language button wins over Accept-Language on the login page and in server errors."""
+    client = locked_client()
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    client.set_cookie("chat_locale", "zh-CN")
+    layout = client.get("/_dash-layout", headers=english).get_data(as_text=True)
+    assert "访问码" in layout and "Access code" not in layout
+    refused = client.post("/api/chat/stream", json=CHAT_BODY, headers=english)
+    assert refused.status_code == 401
+    assert "登录" in refused.json["error"]["message"] or "访问" in refused.json["error"]["message"]
+    client.set_cookie("chat_locale", "en-US")
+    assert "Access code" in client.get("/_dash-layout", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
 
 
 def test_login_sets_a_hardened_session_cookie(locked_client):

@@ -15,7 +15,7 @@ from chatcore.context import (
     message_tokens,
     trim_messages,
 )
-from chatcore.messages import CONTINUE_INSTRUCTION, ChatRequest, build_messages
+from chatcore.messages import CONTINUE_INSTRUCTION, ChatRequest
 from chatcore.sse import parse_events
 from config import SettingsError, load_settings
 from tests.conftest import TEST_KEY, make_settings
@@ -153,9 +153,18 @@ def test_continue_needs_a_partial_assistant_message_last():
         ChatRequest.model_validate({"messages": [msg("user", "q"), msg("assistant", "partial")]})
 
 
-def test_build_messages_appends_the_continue_instruction():
-    out = build_messages("sys", [msg("user", "q"), msg("assistant", "partial")], continue_reply=True)
-    assert out == [msg("system", "sys"), msg("user", "q"), msg("assistant", "partial"), msg("user", CONTINUE_INSTRUCTION)]
+def test_prepare_upstream_appends_the_continue_instruction_after_trimming():
+    from chatcore.context import prepare_upstream
+
+    history = [msg("user", "x" * 4000), msg("assistant", "y" * 4000), msg("user", "q"), msg("assistant", "partial")]
+    request = ChatRequest.model_validate({"messages": history, "continue_reply": True, "system_prompt": "mine"})
+    settings = make_settings(system_prompt="sys", model_context_windows={"test-model": 1200})
+    out = prepare_upstream(request, settings)
+    assert out.model == "test-model" and out.context_window == 1200
+    assert out.trim.dropped == 2  # the long first turn did not fit; the instruction is never trimmed
+    assert out.messages == [msg("system", "sys\n\nmine"), msg("user", "q"), msg("assistant", "partial"), msg("user", CONTINUE_INSTRUCTION)]
+    plain = prepare_upstream(ChatRequest.model_validate({"messages": [msg("user", "q")], "temperature": 0.5}), settings)
+    assert plain.messages == [msg("system", "sys"), msg("user", "q")] and plain.params == {"temperature": 0.5}
 
 
 # --- the endpoint -------------------------------------------------------------------------
@@ -203,13 +212,18 @@ def test_endpoint_continue(make_client, fresh_upstream):
 # --- UI helpers (Python side) ------------------------------------------------------------------
 
 
-def test_pick_locale():
-    from components.texts import pick_locale
+def test_resolve_locale_one_rule():
+    from chatcore.i18n import resolve_locale
 
-    assert pick_locale("zh-CN", ["en-US"]) == "zh-CN"
-    assert pick_locale(None, ["zh-TW", "en"]) == "zh-CN"
-    assert pick_locale("fr-FR", ["de", "en-GB"]) == "en-US"
-    assert pick_locale(None, []) == "en-US"
+    assert resolve_locale("zh-CN", "en-US") == "zh-CN"  # the language the user picked wins
+    assert resolve_locale(None, "zh-TW, en") == "zh-CN"
+    assert resolve_locale("fr-FR", "de, en-GB") == "en-US"
+    assert resolve_locale(None, "") == "en-US" and resolve_locale() == "en-US"
+    assert resolve_locale(None, "fr, zh-CN;q=0.8, en;q=0.5") == "zh-CN"  # by preference, not only the first tag
+    assert resolve_locale(None, "en;q=0.2, zh;q=0.9") == "zh-CN"
+    assert resolve_locale(None, "zh;q=0, en") == "en-US"  # q=0: not acceptable
+    assert resolve_locale("en-US", "zh", chosen="zh-CN") == "zh-CN"  # the request's own locale first
+    assert resolve_locale(None, None, chosen="zh-Hans") == "zh-CN"
 
 
 def test_public_config_has_prices_and_no_secret():

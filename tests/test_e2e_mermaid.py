@@ -1,5 +1,5 @@
 """Browser test: the SVG mermaid returns passes through DOMPurify before it enters the
-page (assets/chat.js guardMermaid), so an event handler never reaches the DOM even
+page (assets/js/mermaid.mjs guardMermaid), so an event handler never reaches the DOM even
 where the CSP would block it."""
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def test_headers_on_every_kind_of_response(make_client):
     responses = {
         "page": client.get("/"),
         "layout": client.get("/_dash-layout"),
-        "asset": client.get("/assets/chat.js"),
+        "asset": client.get("/assets/js/main.mjs"),
         "health": client.get("/healthz"),
         "not found": client.get("/no/such/thing.js"),
         "json error": client.post("/api/chat/stream", data="{", content_type="application/json"),
@@ -108,3 +108,17 @@ def test_page_works_under_csp_in_chromium(app_server, fresh_upstream, page):
     assert page.evaluate("window.__csp") == []
     assert not [line for line in console if "Content Security Policy" in line], console
     assert page.errors == []
+
+
+def test_csp_is_computed_once_not_per_response(make_client):
+    client = make_client()
+    dash_app = client.application.config["CHAT_DASH_APP"]
+    calls = []
+    original = dash_app.csp_hashes
+    dash_app.csp_hashes = lambda *a, **k: calls.append(1) or original(*a, **k)
+    try:
+        policies = {client.get(path).headers["Content-Security-Policy"] for path in ("/", "/healthz", "/", "/_dash-layout")}
+    finally:
+        dash_app.csp_hashes = original
+    assert len(policies) == 1
+    assert len(calls) <= 1  # once for the app (0 when an earlier response already made it)

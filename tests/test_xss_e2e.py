@@ -144,7 +144,7 @@ def test_payloads_render_inert(xss_app, upstream, browser, bypass_csp):
             bad += [f"{index}: {item}" for item in page.evaluate(INSPECT)]
             clicks += _click_odd_links(page)
             if index == MERMAID_COUNT - 1:
-                try:  # mermaid may be loaded on first need (assets/chat.js); let it draw
+                try:  # mermaid may be loaded on first need (assets/js/mermaid.mjs); let it draw
                     page.wait_for_function("!!window.mermaid", timeout=8000)
                     page.wait_for_timeout(1000)
                     TRIED["mermaid_active"] = True

@@ -1,0 +1,38 @@
+/**
+ * classes.mjs — every CSS class name the page script sets or looks for (assets/chat.css
+ * styles them). Owns nothing else; ids come from the page config (config.mjs), never
+ * from literals here.
+ */
+export const CLS = Object.freeze({
+  dark: 'chat-dark',                       // on <html> in the dark theme
+  message: 'chat-message',
+  messageRole: (role) => 'chat-message-' + role,
+  messageIncomplete: 'chat-message-incomplete',
+  messageBody: 'chat-message-body',
+  messageRoleLine: 'chat-message-role',
+  messageText: 'chat-message-text',
+  messageFlag: 'chat-message-flag',
+  messageLength: 'chat-message-length',
+  messageTrimmed: 'chat-message-trimmed',
+  messageUsage: 'chat-message-usage',
+  messageCost: 'chat-message-cost',
+  messageReasoningTokens: 'chat-message-reasoning-tokens',
+  messageTtft: 'chat-message-ttft',
+  messageModel: 'chat-message-model',
+  messageToolbar: 'chat-message-toolbar',
+  avatar: (role) => 'chat-avatar chat-avatar-' + role,
+  reasoning: 'chat-reasoning',             // a stored reply's <details> with its thinking
+  streamActive: 'chat-message chat-message-assistant chat-stream-active',
+  streamIdle: 'chat-stream-idle',
+  showEarlier: 'chat-show-earlier',
+  action: (name) => 'chat-action chat-action-' + name,
+  convHolder: 'chat-conv-dom',             // the plain-DOM list inside #chat-conversation-list
+  convItem: 'chat-conv-item',
+  convItemActive: 'chat-conv-item-active',
+  convTitle: 'chat-conv-title',
+  convActions: 'chat-conv-actions',
+  convEmpty: 'chat-conv-empty',
+  sidebarOpen: 'chat-sidebar-open',
+  sidebarMaskOpen: 'chat-sidebar-mask-open',
+  mermaidIdPrefix: 'chat-mermaid-'
+});

@@ -1,0 +1,181 @@
+/**
+ * conversation.mjs — what the user does to conversations: send, retry, stop, clear,
+ * new, rename, delete, edit and resend, regenerate, continue. Each builds the next
+ * history copy-on-write (state.mjs) and, where a reply is wanted, starts the stream
+ * (stream.mjs). The user's message is stored before the request starts.
+ */
+import { config, id, setConfig, text } from './config.mjs';
+import { noUpdate, setProps, toast, uid } from './dash.mjs';
+import { openSidebar } from './sidebar.mjs';
+import {
+  activeConversation, commit, editable, editableActive, ensureData, findConversation, historyOf,
+  makeTitle, newConversation as emptyConversation, nextSeq, publish, setActive, state
+} from './state.mjs';
+import { startStream } from './stream.mjs';
+
+const RENAMED_TITLE_MAX = 120; // a typed title (the schema allows longer ones, e.g. restored)
+
+/** A reply is streaming: say so (the draft stays in the input) and return true. */
+export function busy() {
+  if (state.run) { toast('warning', text('busy')); return true; }
+  return false;
+}
+/** The localized problem with `content` as a new user message, or null. */
+function contentProblem(content) {
+  if (!content.trim()) { return ['warning', text('empty_input')]; }
+  const limit = config().max_message_chars;
+  if (limit && content.length > limit) { return ['error', text('too_long', { n: content.length, max: limit })]; }
+  return null;
+}
+function userMessage(conversation, content, extra) {
+  return Object.assign({ id: uid('m'), role: 'user', content: content, created_at: Date.now(), seq: nextSeq(conversation) }, extra || {});
+}
+
+/** Send → [history store, input value]: append the user's message and stream the reply. */
+export function send(value, cfg) {
+  setConfig(cfg);
+  if (busy()) { return [noUpdate(), noUpdate()]; }
+  const content = value || '';
+  const problem = contentProblem(content);
+  if (problem) { toast(problem[0], problem[1]); return [noUpdate(), noUpdate()]; }
+  const next = ensureData(historyOf());
+  const conversation = editableActive(next);
+  conversation.error = null;
+  conversation.messages.push(userMessage(conversation, content));
+  if (!conversation.title) { conversation.title = makeTitle(content); }
+  conversation.updated_at = Date.now();
+  state.data = next;
+  startStream(conversation);
+  return [publish(next), ''];
+}
+
+/** Retry after an error: drop an incomplete reply, then resend. */
+export function retry(cfg) {
+  setConfig(cfg);
+  const data = historyOf();
+  if (state.run || !data) { return noUpdate(); }
+  const next = ensureData(data);
+  const conversation = editableActive(next);
+  const messages = conversation.messages;
+  const last = messages[messages.length - 1];
+  if (last && last.role === 'assistant' && last.incomplete) { messages.pop(); }
+  if (!messages.length || messages[messages.length - 1].role !== 'user') { return noUpdate(); }
+  conversation.error = null;
+  state.data = next;
+  startStream(conversation);
+  return publish(next);
+}
+
+/** Stop → abort the request; the partial reply is kept (stream.mjs finishRun). */
+export function stop() {
+  if (state.run) { state.run.controller.abort(); }
+  return noUpdate();
+}
+function discardRun(convId) {
+  if (state.run && (!convId || state.run.conversationId === convId)) { state.run.discard = true; state.run.controller.abort(); }
+}
+
+/** Clear (confirmed) → stop any reply and empty the active conversation. */
+export function clear() {
+  discardRun(null);
+  const next = ensureData(historyOf());
+  const conversation = editableActive(next);
+  conversation.messages = [];
+  conversation.error = null;
+  conversation.title = '';
+  conversation.updated_at = Date.now();
+  return publish(next);
+}
+
+/** New chat → a new empty conversation on top (reuses the active one if it is empty). */
+export function newConversation() {
+  const next = ensureData(historyOf());
+  const active = activeConversation(next);
+  openSidebar(false);
+  if (active && !(active.messages || []).length && !(state.run && state.run.conversationId === active.id)) { return noUpdate(); }
+  const conversation = emptyConversation();
+  next.conversations.unshift(conversation);
+  next.active_id = conversation.id;
+  setActive(conversation.id);
+  state.data = next;
+  setProps(id('INPUT'), { value: '' });
+  return publish(next);
+}
+
+/** Rename dialog OK → set the title (blank keeps the old one). */
+export function rename(value) {
+  const convId = state.pending.rename;
+  state.pending.rename = null;
+  const title = String(value || '').replace(/\s+/g, ' ').trim();
+  if (!convId || !title) { return noUpdate(); }
+  const next = ensureData(historyOf());
+  const conversation = editable(next, convId);
+  if (!conversation) { return noUpdate(); }
+  conversation.title = title.slice(0, RENAMED_TITLE_MAX);
+  return publish(next);
+}
+
+/** Delete dialog OK → remove the conversation; the newest other one becomes active. */
+export function remove() {
+  const convId = state.pending.remove;
+  state.pending.remove = null;
+  if (!convId) { return noUpdate(); }
+  discardRun(convId);
+  const next = ensureData(historyOf());
+  next.conversations = next.conversations.filter((c) => c.id !== convId);
+  if (!next.conversations.length) { next.conversations = [emptyConversation()]; }
+  if (!findConversation(next, next.active_id)) {
+    const newest = next.conversations.slice().sort((a, b) => (b.updated_at || 0) - (a.updated_at || 0))[0];
+    next.active_id = newest.id;
+    setActive(newest.id);
+  }
+  return publish(next);
+}
+
+/** Edit dialog "Resend" → replace the user message, drop the turns after it, stream. */
+export function editResend(value, cfg) {
+  setConfig(cfg);
+  const messageId = state.pending.edit;
+  state.pending.edit = null;
+  const content = String(value || '');
+  if (!messageId || busy()) { return noUpdate(); }
+  const problem = contentProblem(content);
+  if (problem) { toast(problem[0], problem[1]); return noUpdate(); }
+  const next = ensureData(historyOf());
+  const conversation = editableActive(next);
+  const index = conversation.messages.findIndex((m) => m.id === messageId);
+  if (index < 0) { return noUpdate(); }
+  conversation.messages = conversation.messages.slice(0, index);
+  conversation.messages.push(userMessage(conversation, content, { edited: true }));
+  if (index === 0) { conversation.title = makeTitle(content); }
+  conversation.error = null;
+  conversation.updated_at = Date.now();
+  state.data = next;
+  startStream(conversation);
+  return publish(next);
+}
+
+/** Regenerate the last reply: drop it and stream a new one. */
+export function regenerate() {
+  if (busy()) { return; }
+  const next = ensureData(state.data);
+  const conversation = editableActive(next);
+  const messages = conversation.messages;
+  if (messages.length && messages[messages.length - 1].role === 'assistant') { messages.pop(); }
+  if (!messages.length || messages[messages.length - 1].role !== 'user') { return; }
+  conversation.error = null;
+  commit(next);
+  startStream(conversation);
+}
+/** Continue the last reply (it ended with finish_reason "length"). */
+export function continueReply(messageId) {
+  if (busy()) { return; }
+  const next = ensureData(state.data);
+  const conversation = editableActive(next);
+  const last = conversation.messages[conversation.messages.length - 1];
+  if (!last || last.role !== 'assistant' || last.id !== messageId) { return; }
+  conversation.error = null;
+  state.data = next;
+  startStream(conversation, { continueId: last.id });
+  commit(next); // redraw without the continued message (it streams below)
+}

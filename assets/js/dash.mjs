@@ -1,0 +1,30 @@
+/**
+ * dash.mjs — the Dash glue every module shares: no_update, set_props, which inputs
+ * triggered a callback, the global feedback message, ids for new records.
+ */
+import { id } from './config.mjs';
+
+export function noUpdate() { return window.dash_clientside.no_update; }
+export function setProps(componentId, props) {
+  if (componentId && globalThis.window && window.dash_clientside && window.dash_clientside.set_props) {
+    window.dash_clientside.set_props(componentId, props);
+  }
+}
+/** prop ids ("chat-settings-button.nClicks") that triggered the running callback. */
+export function triggered() {
+  const context = window.dash_clientside.callback_context || {};
+  return (context.triggered || []).map((t) => t.prop_id);
+}
+export function uid(prefix) {
+  return prefix + '-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 8);
+}
+export function isSet(value) { return value !== undefined && value !== null && value !== ''; }
+/** A short message at the top of the page (antd message; kind: success|info|warning|error). */
+export function toast(kind, content) {
+  setProps(id('GLOBAL_MESSAGE'), {
+    children: {
+      type: 'AntdMessage', namespace: 'feffery_antd_components',
+      props: { content: content, type: kind, key: uid('m') }
+    }
+  });
+}

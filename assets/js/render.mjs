@@ -1,0 +1,225 @@
+/**
+ * render.mjs — the open conversation drawn as Dash component dicts (text as strings
+ * only, asText: Dash renders any {type, namespace, props} placed in children as a live
+ * component), memoized per message so an unchanged message is the very same dict, and
+ * the outputs of the renderMessages callback (no_update where nothing changed).
+ */
+import { asText, config, id, locale, setConfig, text } from './config.mjs';
+import { debug } from './debug.mjs';
+import { noUpdate } from './dash.mjs';
+import { loadMermaid } from './mermaid.mjs';
+import { effectiveSettings } from './payload.mjs';
+import { saveHistory, startStorage, store, trustedPrefs } from './persist.mjs';
+import { loadModels } from './settings.mjs';
+import { activeConversation, findConversation, state } from './state.mjs';
+import { scrollToBottom, showStreamMessage, thoughtSeconds } from './stream.mjs';
+import { codeTheme, isDark } from './theme.mjs';
+import { CLS } from './classes.mjs';
+
+const INITIAL_VISIBLE = 40; // messages drawn when a conversation opens
+export const PAGE_VISIBLE = 60; // more drawn per "show earlier" / scroll to the top
+const WINDOW_STEP = 20;
+// Message and list actions are plain <button>s with a glyph (the label comes from
+// data-label via CSS): one Dash component each, so drawing many messages stays cheap.
+export const GLYPHS = { copy: '\u2750', edit: '\u270e', regenerate: '\u21bb', 'continue': '\u25b8', rename: '\u270e', 'delete': '\u2715' };
+
+function component(type, namespace, props) { return { type: type, namespace: namespace, props: props }; }
+function html(type, className, children, extra) {
+  return component(type, 'dash_html_components', Object.assign({ className: className, children: children }, extra || {}));
+}
+function div(className, children, extra) { return html('Div', className, children, extra); }
+function span(className, children, extra) { return html('Span', className, children, extra); }
+function actionButton(action, label, extra) {
+  return html('Button', CLS.action(action), GLYPHS[action] || '', Object.assign(
+    { 'data-action': action, title: label, 'data-label': label, 'aria-label': label }, extra || {}));
+}
+export function visibleCount(convId) { return state.visible[convId] || INITIAL_VISIBLE; }
+
+/** fmc props for a stored message: the server's markdown_props (components/messages.py:
+ *  no raw HTML, the link filter) plus theme and content. Returns null without them,
+ *  so the caller shows plain text (fail closed). */
+function markdownProps(markdown, withMermaid) {
+  const base = config().markdown_props;
+  if (!base) { return null; }
+  const props = Object.assign({}, base, { markdownStr: asText(markdown), codeTheme: codeTheme() });
+  // mermaid in strict mode: no click callbacks, HTML labels sanitized (mermaid.mjs)
+  if (withMermaid && /```mermaid/.test(props.markdownStr)) {
+    if (window.mermaid) {
+      props.mermaidOptions = { securityLevel: 'strict', theme: isDark() ? 'dark' : 'default' };
+    } else {
+      loadMermaid();
+    }
+  }
+  return props;
+}
+function markdown(value, withMermaid) {
+  const props = markdownProps(value, withMermaid);
+  return props ? component('FefferyMarkdown', 'feffery_markdown_components', props) : div(CLS.messageText, asText(value));
+}
+function formatCost(cost) { return cost >= 0.01 ? cost.toFixed(4) : cost.toPrecision(2); }
+
+function usageLine(message) {
+  const parts = [];
+  if (message.usage) {
+    const promptTokens = Number(message.usage.prompt_tokens) || 0;
+    const completionTokens = Number(message.usage.completion_tokens) || 0;
+    parts.push(text('usage', { prompt: promptTokens, completion: completionTokens }));
+    const prices = config().prices || {};
+    const price = typeof message.model === 'string' && Object.prototype.hasOwnProperty.call(prices, message.model) ? prices[message.model] : null;
+    if (price) {
+      const cost = (price.prompt * promptTokens + price.completion * completionTokens) / 1e6;
+      parts.push(span(CLS.messageCost, text('cost', { cost: formatCost(cost) })));
+    }
+    if (Number(message.usage.reasoning_tokens) > 0) {
+      parts.push(span(CLS.messageReasoningTokens, text('reasoning_tokens', { n: Number(message.usage.reasoning_tokens) })));
+    }
+  }
+  if (typeof message.ttft_reasoning_ms === 'number' && typeof message.ttft_ms === 'number') {
+    parts.push(span(CLS.messageTtft, text('ttft_details', {
+      reasoning: text('ttft_reasoning', { s: (message.ttft_reasoning_ms / 1000).toFixed(1) }),
+      answer: text('ttft_answer', { s: (message.ttft_ms / 1000).toFixed(1) })
+    })));
+  }
+  if (asText(message.model)) { parts.push(span(CLS.messageModel, asText(message.model))); }
+  return parts.length ? div(CLS.messageUsage, parts) : null;
+}
+
+/** The stored reasoning, folded (a <details>: its text stays in the DOM) unless the
+ *  reader opened it: their choice (state.reasoningOpen, from the toggle event) is
+ *  kept through later renders. */
+function reasoningBlock(message) {
+  const summary = typeof message.reasoning_ms === 'number' ? text('thought_for', { n: thoughtSeconds(message.reasoning_ms) }) : text('thinking');
+  return component('Details', 'dash_html_components', {
+    className: CLS.reasoning, open: !!state.reasoningOpen[message.id], 'data-msg-id': asText(message.id), children: [
+      component('Summary', 'dash_html_components', { children: summary }),
+      markdown(message.reasoning, false)
+    ] });
+}
+function messageComponent(message, index, lastIndex, lastAssistant) {
+  const role = message.role === 'user' ? 'user' : (message.role === 'system' ? 'system' : 'assistant');
+  const avatar = div(CLS.avatar(role), role === 'user' ? '\u263a' : '\u2726');
+  const roleLine = [text(role === 'user' ? 'user' : 'assistant')];
+  if (message.stopped) { roleLine.push(span(CLS.messageFlag, text('stopped'))); }
+  else if (message.incomplete) { roleLine.push(span(CLS.messageFlag, text('incomplete'))); }
+  const idAttr = { 'data-msg-id': asText(message.id) };
+  const actions = [actionButton('copy', text('copy'), idAttr)];
+  if (role === 'user') { actions.push(actionButton('edit', text('edit'), idAttr)); }
+  if (role === 'assistant' && index === lastAssistant && index === lastIndex) {
+    actions.push(actionButton('regenerate', text('regenerate'), idAttr));
+    if (message.finish_reason === 'length') { actions.push(actionButton('continue', text('continue'), idAttr)); }
+  }
+  const body = [div(CLS.messageRoleLine, roleLine)];
+  if (role === 'assistant' && asText(message.reasoning)) { body.push(reasoningBlock(message)); }
+  body.push(role === 'user' ? div(CLS.messageText, asText(message.content)) : markdown(message.content, true));
+  if (role === 'assistant' && message.finish_reason === 'length') { body.push(div(CLS.messageFlag + ' ' + CLS.messageLength, text('length_hint'))); }
+  if (message.trimmed) { body.push(div(CLS.messageTrimmed, text('trimmed', { n: asText(message.trimmed) }))); }
+  const usage = role === 'assistant' ? usageLine(message) : null;
+  if (usage) { body.push(usage); }
+  body.push(div(CLS.messageToolbar, actions));
+  const classes = CLS.message + ' ' + CLS.messageRole(role) + (message.incomplete ? ' ' + CLS.messageIncomplete : '');
+  return div(classes, [avatar, div(CLS.messageBody, body)],
+    { key: asText(message.id) || ('i' + index), 'data-msg-id': asText(message.id) });
+}
+
+/** messageComponent, memoized per message: an unchanged message yields the very same
+ *  dict, so Dash/React can skip it when the list is drawn again. */
+let drawCache = {};
+function drawMessage(message, index, lastIndex, lastAssistant) {
+  const key = [message.id, index === lastIndex, index === lastAssistant, message.finish_reason, message.stopped,
+    message.incomplete, message.trimmed, message.model, JSON.stringify(message.usage || null), message.reasoning_ms,
+    !!state.reasoningOpen[message.id], locale(), isDark(), !!window.mermaid].join('|');
+  const hit = drawCache[message.id];
+  if (hit && hit.key === key && hit.content === message.content) { return hit.dict; }
+  const dict = messageComponent(message, index, lastIndex, lastAssistant);
+  if (message.id) { drawCache[message.id] = { key: key, content: message.content, dict: dict }; }
+  return dict;
+}
+
+/** Callback outputs with no_update where the value is what was drawn last (arrays
+ *  compared item by item, by identity; other values by JSON): every Dash update makes
+ *  the renderer re-check each component on the page, so unchanged props are not sent. */
+const lastOutputs = {};
+function sameOutput(a, b) {
+  if (Array.isArray(a) && Array.isArray(b)) { return a.length === b.length && a.every((item, i) => item === b[i]); }
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+function onlyChanged(name, outputs) {
+  const last = lastOutputs[name] || [];
+  lastOutputs[name] = outputs;
+  return outputs.map((value, i) => (i < last.length && sameOutput(value, last[i]) ? noUpdate() : value));
+}
+/** Outputs are applied after the callback returns: run `fn` two frames later. */
+export function afterRender(fn) {
+  window.requestAnimationFrame(() => window.requestAnimationFrame(fn));
+}
+
+function drawnChildren(messages, limit, hideId) {
+  const total = messages.length;
+  // The first drawn message snaps to a multiple of WINDOW_STEP so that appending a
+  // reply does not shift the drawn messages (their dicts are memoized, see drawMessage).
+  const start = total <= limit ? 0 : Math.floor((total - limit) / WINDOW_STEP) * WINDOW_STEP;
+  let lastAssistant = -1;
+  for (let i = total - 1; i >= 0; i--) { if (messages[i].role === 'assistant') { lastAssistant = i; break; } }
+  const children = [];
+  if (start > 0) {
+    children.push(html('Button', CLS.showEarlier, text('show_earlier', { n: start }), { key: 'show-earlier', 'data-action': 'show-earlier' }));
+  }
+  for (let j = start; j < total; j++) {
+    if (hideId && messages[j].id === hideId) { continue; }
+    children.push(drawMessage(messages[j], j, total - 1, lastAssistant));
+  }
+  return children;
+}
+
+/** Store/view/prefs → [message children, empty-state style, error style, error text,
+ *  model tag]; the first call opens the browser storage instead. */
+export function renderMessages(data, view, prefs, activeStored, cfg) {
+  const t0 = performance.now();
+  setConfig(cfg);
+  state.prefs = trustedPrefs(prefs);
+  if (store.status === 'pending') {
+    state.activeStored = activeStored;
+    startStorage();
+    return [noUpdate(), noUpdate(), noUpdate(), noUpdate(), noUpdate()];
+  }
+  data = state.data;
+  saveHistory(data);
+  // on load: the conversation open last in this browser, else the history's own
+  if (state.activeId === null && activeStored && findConversation(data, activeStored)) { state.activeId = activeStored; }
+  loadModels();
+  const conversation = data ? activeConversation(data) : null;
+  const messages = (conversation && conversation.messages) || [];
+  const run = state.run;
+  const switched = !conversation || conversation.id !== state.renderedId;
+  state.renderedId = conversation ? conversation.id : null;
+  if (switched) { drawCache = {}; }
+  const children = drawnChildren(messages, conversation ? visibleCount(conversation.id) : INITIAL_VISIBLE, run && run.continueId);
+  const error = conversation && conversation.error;
+  const streamingHere = !!(run && conversation && run.conversationId === conversation.id);
+  showStreamMessage(streamingHere);
+  const keep = state.keepScroll;
+  const settings = effectiveSettings(conversation, state.prefs.defaults, config().settings);
+  const built = performance.now();
+  afterRender(function () {
+    const element = document.getElementById(id('SCROLL'));
+    if (element && keep) {
+      element.scrollTop = element.scrollHeight - keep.fromBottom;
+    } else if (element && switched) {
+      element.scrollTop = element.scrollHeight;
+    } else if (!run) {
+      scrollToBottom(false);
+    }
+    state.keepScroll = null;
+    debug.lastRender = {
+      conversation: conversation ? conversation.id : null, messages: messages.length, drawn: children.length,
+      started_at: t0, build_ms: built - t0, painted_ms: performance.now() - t0
+    };
+  });
+  return onlyChanged('messages', [
+    children,
+    messages.length || streamingHere ? { display: 'none' } : {},
+    error ? {} : { display: 'none' },
+    error ? asText(error.message) : '',
+    asText(settings.model) || asText(config().model)
+  ]);
+}

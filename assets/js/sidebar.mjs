@@ -1,0 +1,101 @@
+/**
+ * sidebar.mjs — the conversation list, drawn as plain DOM inside
+ * #chat-conversation-list (not as Dash components: Dash re-checks every component it
+ * renders on each update, and a long list made every commit cost ~10 ms per
+ * conversation). Text is set with textContent (never parsed as HTML); clicks reach
+ * the delegated handler (actions.mjs) through data-action attributes.
+ */
+import { asText, id, locale, setConfig, text } from './config.mjs';
+import { noUpdate } from './dash.mjs';
+import { afterRender, GLYPHS } from './render.mjs';
+import { activeConversation, historyOf, state } from './state.mjs';
+import { CLS } from './classes.mjs';
+
+/** Whether `conversation`'s title or any message contains `query` (lower case). */
+export function conversationMatches(conversation, query) {
+  if (!query) { return true; }
+  if (asText(conversation.title).toLowerCase().indexOf(query) >= 0) { return true; }
+  return (conversation.messages || []).some((m) => asText(m.content).toLowerCase().indexOf(query) >= 0);
+}
+
+function sidebarButton(action, label, convId) {
+  const button = document.createElement('button');
+  button.className = CLS.action(action);
+  button.setAttribute('data-action', action);
+  button.setAttribute('data-conv-id', convId);
+  button.setAttribute('data-label', label);
+  button.setAttribute('aria-label', label);
+  button.title = label;
+  button.textContent = GLYPHS[action] || '';
+  return button;
+}
+function sidebarItem(conversation, active) {
+  const title = asText(conversation.title);
+  const convId = asText(conversation.id);
+  const item = document.createElement('div');
+  item.className = CLS.convItem + (active ? ' ' + CLS.convItemActive : '');
+  item.setAttribute('data-action', 'switch');
+  item.setAttribute('data-conv-id', convId);
+  item.title = title;
+  const name = document.createElement('span');
+  name.className = CLS.convTitle;
+  name.textContent = title || text('untitled');
+  const actions = document.createElement('span');
+  actions.className = CLS.convActions;
+  actions.appendChild(sidebarButton('rename', text('rename'), convId));
+  actions.appendChild(sidebarButton('delete', text('delete'), convId));
+  item.appendChild(name);
+  item.appendChild(actions);
+  return item;
+}
+/** Draw `conversations` (or the no-results line) into the list; returns how many. */
+function drawSidebar(conversations, activeId, query) {
+  const list = document.getElementById(id('CONVERSATION_LIST'));
+  if (!list) { afterRender(() => drawSidebar(conversations, activeId, query)); return 0; }
+  let holder = list.querySelector('.' + CLS.convHolder);
+  if (!holder) {
+    holder = document.createElement('div');
+    holder.className = CLS.convHolder;
+    list.appendChild(holder);
+  }
+  let nodes = conversations.map((c) => sidebarItem(c, c.id === activeId));
+  if (!nodes.length && query) {
+    const empty = document.createElement('div');
+    empty.className = CLS.convEmpty;
+    empty.textContent = text('no_results');
+    nodes = [empty];
+  }
+  holder.replaceChildren(...nodes);
+  return nodes.length;
+}
+
+/** Store/search → the conversation list, newest first, filtered by title and content
+ *  (redrawn only when the list as drawn changed); always no_update. */
+export function renderSidebar(data, query, activeStored, cfg) {
+  setConfig(cfg);
+  data = historyOf();
+  const q = String(query || '').trim().toLowerCase();
+  const conversations = ((data && data.conversations) || []).slice();
+  conversations.sort((a, b) => (b.updated_at || 0) - (a.updated_at || 0));
+  const current = data ? activeConversation(data) : null;
+  const activeId = current && current.id;
+  const shown = conversations.filter((c) => conversationMatches(c, q));
+  const drawn = shown.map((c) => asText(c.id) + '\u0000' + asText(c.title)).join('\n') + '|' + activeId + '|' + q + '|' + locale();
+  if (drawn !== state.sidebarDrawn || !document.querySelector('#' + id('CONVERSATION_LIST') + ' .' + CLS.convHolder)) {
+    state.sidebarDrawn = drawn;
+    drawSidebar(shown, activeId, q);
+  }
+  return noUpdate();
+}
+
+/** Open or close the sidebar (phones: it slides over the page with a mask). */
+export function openSidebar(open) {
+  const sidebar = document.getElementById(id('SIDEBAR'));
+  if (sidebar) { sidebar.classList.toggle(CLS.sidebarOpen, open); }
+  const mask = document.getElementById(id('SIDEBAR_MASK'));
+  if (mask) { mask.classList.toggle(CLS.sidebarMaskOpen, open); }
+}
+export function sidebarIsOpen() {
+  const sidebar = document.getElementById(id('SIDEBAR'));
+  return !!(sidebar && sidebar.classList.contains(CLS.sidebarOpen));
+}

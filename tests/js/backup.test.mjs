@@ -1,0 +1,63 @@
+// assets/js/backup.mjs: restore validation against the Backup schema, and the merge.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { setConfig } from '../../assets/js/config.mjs';
+import { decodeUpload, mergeBackup, parseBackup } from '../../assets/js/backup.mjs';
+import { pageConfig, schema } from './helpers.mjs';
+
+setConfig(pageConfig({ texts: {} })); // text() answers with the key: the reasons are checkable
+
+function backup(conversations, extra) {
+  return JSON.stringify(Object.assign({ format: schema.backup_format, version: schema.backup_version, conversations: conversations }, extra || {}));
+}
+const good = { id: 'c1', title: 'T', settings: {}, error: null, messages: [{ id: 'm1', role: 'user', content: 'hi' }] };
+
+test('a good backup passes as it is', () => {
+  const out = parseBackup(backup([good]));
+  assert.equal(out.dropped, 0);
+  assert.deepEqual(out.conversations[0].messages, good.messages);
+});
+
+test('what is not a backup is refused with its reason', () => {
+  assert.throws(() => parseBackup('{nope'), /import_reason_json/);
+  assert.throws(() => parseBackup('[]'), /import_reason_format/);
+  assert.throws(() => parseBackup(JSON.stringify({ format: 'other', version: 1, conversations: [] })), /import_reason_format/);
+  assert.throws(() => parseBackup(backup([], { version: 99 })), /import_reason_version/);
+  assert.throws(() => parseBackup(backup('not a list')), /import_reason_shape/);
+});
+
+test('a component dict in place of text is dropped, never kept', () => {
+  const gadget = { type: 'Iframe', namespace: 'dash_html_components', props: { src: 'javascript:alert(1)' } };
+  const bad = Object.assign({}, good, { title: gadget, messages: [{ id: 'm1', role: 'user', content: gadget }, good.messages[0]] });
+  const out = parseBackup(backup([bad]));
+  assert.ok(out.dropped >= 2, String(out.dropped));
+  assert.equal(JSON.stringify(out.conversations).includes('javascript:'), false);
+});
+
+test('an unknown role is dropped with its message', () => {
+  const bad = Object.assign({}, good, { messages: [{ id: 'm1', role: 'tool', content: 'x' }, { id: 'm2', role: 'user', content: 'ok' }] });
+  const out = parseBackup(backup([bad]));
+  assert.deepEqual(out.conversations[0].messages.map((m) => m.role), ['user']);
+});
+
+test('merge: new ids added, identical skipped, same id with other content added as a copy', () => {
+  const next = { version: 3, active_id: 'c1', conversations: [good] };
+  const changed = Object.assign({}, good, { messages: [{ id: 'm9', role: 'user', content: 'other' }] });
+  const fresh = Object.assign({}, good, { id: 'c2' });
+  const empty = Object.assign({}, good, { id: 'c3', messages: [] });
+  const result = mergeBackup(next, [good, changed, fresh, empty]);
+  assert.deepEqual(result, { added: 2, skipped: 1 });
+  assert.equal(next.conversations.length, 3);
+  assert.equal(next.conversations[0], good); // never overwritten
+  const copy = next.conversations[1];
+  assert.notEqual(copy.id, 'c1');
+  assert.equal(copy.messages[0].content, 'other');
+  assert.equal(next.conversations[2].id, 'c2');
+});
+
+test('uploads are decoded as strict UTF-8', () => {
+  const text = '你好 {"a":1}';
+  const url = 'data:application/json;base64,' + Buffer.from(text, 'utf8').toString('base64');
+  assert.equal(decodeUpload(url), text);
+  assert.throws(() => decodeUpload('data:application/json;base64,' + Buffer.from([0xff, 0xfe, 0x00]).toString('base64')), /import_reason_encoding/);
+});
