@@ -6,13 +6,12 @@ from dash import ClientsideFunction, Input, Output, State, clientside_callback
 
 from components import ids
 
-# The conversation list, newest first, filtered by the search box (title and content).
+# The conversation list filtered by the search box (title and content); with every
+# commit the list is drawn by renderMessages (one callback per commit, not two).
 clientside_callback(
     ClientsideFunction(namespace="chat", function_name="renderSidebar"),
     Output(ids.CONVERSATION_LIST, "children"),
-    Input(ids.HISTORY_STORE, "data"),
     Input(ids.SEARCH_INPUT, "debounceValue"),
-    Input(ids.ACTIVE_STORE, "data"),
     State(ids.CONFIG_STORE, "data"),
 )
 

@@ -36,3 +36,6 @@ export const CLS = Object.freeze({
   sidebarMaskOpen: 'chat-sidebar-mask-open',
   mermaidIdPrefix: 'chat-mermaid-'
 });
+// Message and list actions are plain <button>s with a glyph (the label comes from
+// data-label via CSS): one element each, so drawing many messages stays cheap.
+export const GLYPHS = Object.freeze({ copy: '\u2750', edit: '\u270e', regenerate: '\u21bb', 'continue': '\u25b8', rename: '\u270e', 'delete': '\u2715' });

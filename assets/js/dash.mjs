@@ -18,6 +18,10 @@ export function triggered() {
 export function uid(prefix) {
   return prefix + '-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 8);
 }
+/** Outputs are applied after the callback returns: run `fn` two frames later. */
+export function afterRender(fn) {
+  window.requestAnimationFrame(() => window.requestAnimationFrame(fn));
+}
 export function isSet(value) { return value !== undefined && value !== null && value !== ''; }
 /** A short message at the top of the page (antd message; kind: success|info|warning|error). */
 export function toast(kind, content) {

@@ -25,7 +25,7 @@ import { commit, state } from './state.mjs';
 window.dash_clientside = window.dash_clientside || {};
 window.dash_clientside.chat = {
   renderMessages: (data, view, prefs, activeStored, config) => renderMessages(data, view, prefs, activeStored, config),
-  renderSidebar: (data, query, activeStored, config) => renderSidebar(data, query, activeStored, config),
+  renderSidebar: (query, config) => renderSidebar(query, config),
   send: (nClicks, value, data, config) => conversation.send(value, config),
   retry: (nClicks, data, config) => conversation.retry(config),
   stop: () => conversation.stop(),

@@ -6,7 +6,7 @@
  */
 import { asText, config, id, locale, setConfig, text } from './config.mjs';
 import { debug } from './debug.mjs';
-import { noUpdate } from './dash.mjs';
+import { afterRender, noUpdate } from './dash.mjs';
 import { loadMermaid } from './mermaid.mjs';
 import { effectiveSettings } from './payload.mjs';
 import { saveHistory, startStorage, store, trustedPrefs } from './persist.mjs';
@@ -14,14 +14,12 @@ import { loadModels } from './settings.mjs';
 import { activeConversation, findConversation, state } from './state.mjs';
 import { scrollToBottom, showStreamMessage, thoughtSeconds } from './stream.mjs';
 import { codeTheme, isDark } from './theme.mjs';
-import { CLS } from './classes.mjs';
+import { CLS, GLYPHS } from './classes.mjs';
+import { drawConversations } from './sidebar.mjs';
 
 const INITIAL_VISIBLE = 40; // messages drawn when a conversation opens
 export const PAGE_VISIBLE = 60; // more drawn per "show earlier" / scroll to the top
 const WINDOW_STEP = 20;
-// Message and list actions are plain <button>s with a glyph (the label comes from
-// data-label via CSS): one Dash component each, so drawing many messages stays cheap.
-export const GLYPHS = { copy: '\u2750', edit: '\u270e', regenerate: '\u21bb', 'continue': '\u25b8', rename: '\u270e', 'delete': '\u2715' };
 
 function component(type, namespace, props) { return { type: type, namespace: namespace, props: props }; }
 function html(type, className, children, extra) {
@@ -148,10 +146,6 @@ function onlyChanged(name, outputs) {
   lastOutputs[name] = outputs;
   return outputs.map((value, i) => (i < last.length && sameOutput(value, last[i]) ? noUpdate() : value));
 }
-/** Outputs are applied after the callback returns: run `fn` two frames later. */
-export function afterRender(fn) {
-  window.requestAnimationFrame(() => window.requestAnimationFrame(fn));
-}
 
 function drawnChildren(messages, limit, hideId) {
   const total = messages.length;
@@ -172,7 +166,8 @@ function drawnChildren(messages, limit, hideId) {
 }
 
 /** Store/view/prefs → [message children, empty-state style, error style, error text,
- *  model tag]; the first call opens the browser storage instead. */
+ *  model tag], and the conversation list drawn (sidebar.mjs); the first call opens
+ *  the browser storage instead. */
 export function renderMessages(data, view, prefs, activeStored, cfg) {
   const t0 = performance.now();
   setConfig(cfg);
@@ -197,6 +192,8 @@ export function renderMessages(data, view, prefs, activeStored, cfg) {
   const error = conversation && conversation.error;
   const streamingHere = !!(run && conversation && run.conversationId === conversation.id);
   showStreamMessage(streamingHere);
+  // the conversation list follows in the same callback (one Dash round per commit)
+  drawConversations();
   const keep = state.keepScroll;
   const settings = effectiveSettings(conversation, state.prefs.defaults, config().settings);
   const built = performance.now();

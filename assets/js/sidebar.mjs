@@ -6,10 +6,9 @@
  * the delegated handler (actions.mjs) through data-action attributes.
  */
 import { asText, id, locale, setConfig, text } from './config.mjs';
-import { noUpdate } from './dash.mjs';
-import { afterRender, GLYPHS } from './render.mjs';
+import { afterRender, noUpdate } from './dash.mjs';
 import { activeConversation, historyOf, state } from './state.mjs';
-import { CLS } from './classes.mjs';
+import { CLS, GLYPHS } from './classes.mjs';
 
 /** Whether `conversation`'s title or any message contains `query` (lower case). */
 export function conversationMatches(conversation, query) {
@@ -69,12 +68,19 @@ function drawSidebar(conversations, activeId, query) {
   return nodes.length;
 }
 
-/** Store/search → the conversation list, newest first, filtered by title and content
- *  (redrawn only when the list as drawn changed); always no_update. */
-export function renderSidebar(data, query, activeStored, cfg) {
+let query = '';
+/** Search box → the conversation list filtered by title and content; always no_update. */
+export function renderSidebar(value, cfg) {
   setConfig(cfg);
-  data = historyOf();
-  const q = String(query || '').trim().toLowerCase();
+  query = String(value || '').trim().toLowerCase();
+  drawConversations();
+  return noUpdate();
+}
+/** The conversation list, newest first, filtered by the search (redrawn only when the
+ *  list as drawn changed). Called by render.mjs with every commit, here on search. */
+export function drawConversations() {
+  const data = historyOf();
+  const q = query;
   const conversations = ((data && data.conversations) || []).slice();
   conversations.sort((a, b) => (b.updated_at || 0) - (a.updated_at || 0));
   const current = data ? activeConversation(data) : null;
@@ -85,7 +91,6 @@ export function renderSidebar(data, query, activeStored, cfg) {
     state.sidebarDrawn = drawn;
     drawSidebar(shown, activeId, q);
   }
-  return noUpdate();
 }
 
 /** Open or close the sidebar (phones: it slides over the page with a mask). */
