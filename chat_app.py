@@ -14,8 +14,9 @@ import sys
 
 import dash
 
-from chatserver import access, compression, stream_api
+from chatserver import access, compression, export_api, stream_api
 from chatcore.backend import BackendLoadError, load_backend
+from chatcore.connections import ConnectionRegistry
 from chatserver import slow_clients
 from components import layout, login
 from config import Settings, SettingsError, get_settings
@@ -53,10 +54,13 @@ def create_app(settings: Settings) -> dash.Dash:
     compression.install(server)
     server.config["CHAT_SETTINGS"] = settings
     server.config["CHAT_BACKEND"] = configure_backend(settings)
+    # CONNECTIONS (or the single OPENAI_* connection): which URL and key serve a model id
+    server.config["CHAT_CONNECTIONS"] = ConnectionRegistry.from_settings(settings)
     server.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     slow_clients.install(server, settings)  # 408 for stalled bodies; before access: ProxyFix wraps it
     access.install(server, settings, app)
     server.register_blueprint(stream_api.bp)
+    server.register_blueprint(export_api.bp)  # POST /api/import/markdown
     app.layout = lambda: serve_layout(settings)
     return app
 

@@ -11,6 +11,7 @@ The server's API key is held as a ``SecretStr`` so that it never shows up in a
 from __future__ import annotations
 
 import json
+import logging
 import re
 from functools import lru_cache
 from typing import Annotated
@@ -18,6 +19,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
+
+from chatcore import providers as _providers
+from chatcore.connections import ConnectionSpec, parse_connections
+from chatcore.providers import ModelCapabilities, ModelPrice  # noqa: F401  (config.ModelPrice: one class, in the core)
 
 DEFAULT_SECRET_KEY = "change-me"
 
@@ -29,31 +34,13 @@ def _split_csv(value: object) -> object:
     return value
 
 
-# Context windows (tokens) of common models; a table key also covers model names it
-# prefixes (``gpt-4o`` covers ``gpt-4o-2024-08-06``). Source: the providers' model pages.
-DEFAULT_CONTEXT_WINDOWS: dict[str, int] = {
-    "gpt-4o": 128000,
-    "gpt-4o-mini": 128000,
-    "gpt-4.1": 1047576,
-    "o1": 200000,
-    "o3": 200000,
-    "o4-mini": 200000,
-    "gpt-4-turbo": 128000,
-    "gpt-3.5-turbo": 16385,
-    "deepseek-chat": 65536,
-    "deepseek-reasoner": 65536,
-}
-
-
-class ModelPrice(BaseModel):
-    """Price of a model per 1,000,000 tokens (``prompt`` = input, ``completion`` = output)
-    in ``currency`` (ISO 4217 code, default USD). Only prices in ``BUDGET_CURRENCY`` count
-    toward cost budgets (``chatcore.budgets``). ``model_dump`` leaves out the default
-    currency, so the page config of USD prices is what it was before the field existed."""
-
-    prompt: float = Field(ge=0)
-    completion: float = Field(ge=0)
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", exclude_if=lambda value: value == "USD")
+# Context windows (tokens) and capabilities of common models, whatever the base URL: the
+# OpenAI and DeepSeek entries of the provider catalog (chatcore/providers.toml, with its
+# sources). A table key also covers model names it prefixes (``gpt-4o`` covers
+# ``gpt-4o-2024-08-06``). PROVIDER (or a catalog provider's base URL) adds its own.
+_BUILT_IN = [_providers.catalog()[name] for name in ("openai", "deepseek")]
+DEFAULT_CONTEXT_WINDOWS: dict[str, int] = {k: v for p in _BUILT_IN for k, v in p.context_windows().items()}
+DEFAULT_MODEL_CAPABILITIES: dict[str, ModelCapabilities] = {k: v for p in _BUILT_IN for k, v in p.capabilities().items()}
 
 
 # --- access-code labels and usage budgets (chatcore.budgets) ---
@@ -93,11 +80,12 @@ class Budget(BaseModel):
         return value
 
 
-# Prices (USD per 1M tokens) from OpenAI's pricing page; operators override with MODEL_PRICES.
-DEFAULT_MODEL_PRICES: dict[str, ModelPrice] = {
-    "gpt-4o": ModelPrice(prompt=2.5, completion=10.0),
-    "gpt-4o-mini": ModelPrice(prompt=0.15, completion=0.6),
-}
+# Prices (USD per 1M tokens) of OpenAI's models from the catalog (chatcore/providers.toml,
+# source: OpenAI's pricing page); PROVIDER adds its own, MODEL_PRICES replaces them all.
+DEFAULT_MODEL_PRICES: dict[str, ModelPrice] = _providers.catalog()["openai"].prices()
+# What PROVIDER fills in unless the variable is set explicitly (Settings._apply_provider).
+PROVIDER_FIELDS = ("openai_base_url", "openai_model", "openai_models", "model_context_windows",
+                   "model_prices", "model_capabilities", "default_context_window")
 
 
 class Settings(BaseSettings):
@@ -108,6 +96,12 @@ class Settings(BaseSettings):
     )
 
     # --- upstream (OpenAI-compatible Chat Completions endpoint) ---
+    provider: str = Field(
+        default="",
+        description="Catalog provider (chatcore/providers.toml): openai, deepseek, qwen, moonshot, zhipu, siliconflow, "
+        "openrouter, ollama, vllm, lmstudio. Fills base URL, models, context windows, capabilities and prices; "
+        "an explicitly set variable wins.",
+    )
     openai_api_key: SecretStr | None = Field(
         default=None, description="Server API key; never sent to the browser or logged."
     )
@@ -154,6 +148,16 @@ class Settings(BaseSettings):
     model_prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: dict(DEFAULT_MODEL_PRICES),
         description='USD per 1M tokens per model, JSON: {"m": {"prompt": 0.15, "completion": 0.6}}.',
+    )
+    model_capabilities: dict[str, ModelCapabilities] = Field(
+        default_factory=lambda: dict(DEFAULT_MODEL_CAPABILITIES),
+        description='What models can do beyond text, JSON: {"my-model": {"reasoning": true, "vision": false}}.',
+    )
+    # --- several connections at once (chatcore.connections) ---
+    connections: Annotated[tuple[ConnectionSpec, ...], NoDecode] = Field(
+        default=(),
+        description='JSON list of {"name", "base_url", "api_key"?, "models": [...], "provider"?}; '
+        "each keeps its own key (chatcore.connections).",
     )
 
     # --- this server ---
@@ -223,6 +227,58 @@ class Settings(BaseSettings):
     _split_allowlist = field_validator("user_base_url_allowlist", mode="before")(_split_csv)
     _split_admin_codes = field_validator("admin_codes", mode="before")(_split_csv)
     _split_think_models = field_validator("prefilled_think_models", mode="before")(_split_csv)
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        """A catalog name or alias (``Kimi`` → ``moonshot``), or empty; an unknown name
+        stops start-up with the list of known ones."""
+        return _providers.canonical_name(value) if value.strip() else ""
+
+    @field_validator("connections", mode="before")
+    @classmethod
+    def _connections_json(cls, value: object) -> object:
+        """Parse and validate CONNECTIONS (``chatcore.connections.parse_connections``: the
+        message names the bad entry by number and name, never its key)."""
+        return parse_connections(value)
+
+    @model_validator(mode="after")
+    def _apply_provider(self) -> "Settings":
+        """Fill in what PROVIDER (``chatcore.providers.provider_settings``) gives, for every
+        field in ``PROVIDER_FIELDS`` the operator did not set explicitly. Without PROVIDER, a
+        base URL on a catalog provider's host still gets that provider's context windows,
+        capabilities and prices (``metadata_settings``). Tables are the built-in ones plus
+        the provider's; an explicit MODEL_PRICES (etc.) replaces the whole table.
+
+        With PROVIDER, an empty OPENAI_MODELS and OPENAI_BASE_URL/OPENAI_MODEL equal to
+        their OpenAI defaults (lines an old ``.env`` copied from .env.example) count as
+        unset. Written to ``__dict__`` so that ``model_fields_set`` keeps meaning "set by
+        the operator" (``chat_app.configure_backend`` and ``chatcore.connections`` read it)."""
+        explicit = set(self.model_fields_set)
+        if self.provider:
+            # An empty OPENAI_MODELS line, and the OpenAI values the .env.example of earlier
+            # releases wrote, are not a choice against PROVIDER: the provider fills them.
+            if not self.openai_models:
+                explicit.discard("openai_models")
+            if self.provider != "openai":
+                for name in ("openai_base_url", "openai_model"):
+                    if getattr(self, name) == type(self).model_fields[name].default:
+                        explicit.discard(name)
+            provider = _providers.catalog()[self.provider]
+            values = _providers.provider_settings(provider)
+        else:
+            provider = _providers.provider_for_base_url(self.openai_base_url)
+            values = _providers.metadata_settings(provider) if provider else {}
+        for name in PROVIDER_FIELDS:
+            if name in explicit or name not in values:
+                continue
+            value = values[name]
+            if name == "openai_models":  # the provider's other models, whichever is the default
+                value = [m for m in provider.listed_models if m != self.openai_model]
+            elif isinstance(value, dict):
+                value = {**getattr(self, name), **value}
+            self.__dict__[name] = value
+        return self
 
     @field_validator("access_codes")
     @classmethod
@@ -323,7 +379,7 @@ class Settings(BaseSettings):
             if not key or key == DEFAULT_SECRET_KEY or len(key) < 16:
                 raise ValueError(
                     "SECRET_KEY must be set to a random value of at least 16 characters when ACCESS_CODES is set "
-                    "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+                    "(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')"
                 )
         return self
 
@@ -354,6 +410,30 @@ class Settings(BaseSettings):
             if window < 256:
                 raise ValueError(f"context window of {name!r} must be at least 256 tokens")
         return value
+
+    @property
+    def needs_api_key(self) -> bool:
+        """False when the operator's endpoint is a local server (PROVIDER=ollama/vllm/lmstudio)
+        or any base URL on a loopback host: the SDK then gets a placeholder key."""
+        provider = _providers.catalog()[self.provider] if self.provider else None
+        return _providers.needs_api_key(self.openai_base_url, provider)
+
+    @property
+    def upstream_api_key(self) -> SecretStr | None:
+        """The key to send to ``openai_base_url``: OPENAI_API_KEY when set, else
+        ``chatcore.providers.PLACEHOLDER_API_KEY`` for a server that needs none
+        (``needs_api_key`` False), else ``None`` (a user's own key or 503 ``no_api_key``).
+        Use it wherever the server key is used for the operator's endpoint (the stream
+        endpoint's credentials, the /api/models list)."""
+        if self.has_server_key:
+            return self.openai_api_key
+        if not self.needs_api_key:
+            return SecretStr(_providers.PLACEHOLDER_API_KEY)
+        return None
+
+    def capabilities(self, model: str) -> ModelCapabilities:
+        """What ``model`` can do (``MODEL_CAPABILITIES``: exact name, then longest prefix)."""
+        return _providers.lookup(model, self.model_capabilities, ModelCapabilities())
 
     def context_window(self, model: str) -> int:
         """The context window (tokens) configured for ``model`` (prefix match, then the default)."""
@@ -390,8 +470,9 @@ class Settings(BaseSettings):
     @property
     def answers_without_user_key(self) -> bool:
         """True when the server can answer without a user's own key: an operator API key
-        or a ``CHAT_BACKEND`` is configured (the page then shows no "no key" banner)."""
-        return self.has_server_key or bool(self.chat_backend)
+        (or none is needed: a local server, ``upstream_api_key``) or a ``CHAT_BACKEND`` is
+        configured (the page then shows no "no key" banner)."""
+        return self.upstream_api_key is not None or bool(self.chat_backend)
 
 
 class SettingsError(SystemExit):
@@ -428,5 +509,11 @@ def load_settings(**overrides: object) -> Settings:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read on first use."""
-    return load_settings()
+    """The process-wide settings, read on first use. When no API key is configured the
+    terminal gets one warning then (``chatcore.providers.startup_warning``: what to put
+    in .env); being cached, this happens once per process."""
+    settings = load_settings()
+    warning = _providers.startup_warning(settings)
+    if warning:
+        logging.getLogger("config").warning("%s", warning)
+    return settings

@@ -28,10 +28,17 @@ limits exact (each process would otherwise count on its own) and suits small hos
 the 100 ms target. WEB_CONCURRENCY=2 on a 2-core host meets it (29 ms) and needs a
 shared RATELIMIT_STORAGE_URI (Redis) so that limits count across processes.
 
-Every choice can be overridden from the environment:
+Where it listens (``resolve_bind``), the first that applies:
 
-    PORT                   port to bind on 0.0.0.0 (Render sets it; default 8050)
-    GUNICORN_BIND          full bind address instead, e.g. 127.0.0.1:8050 behind nginx
+    GUNICORN_BIND          a full bind address, e.g. 127.0.0.1:8050 behind nginx
+    HOST (and PORT)        from the environment, else from .env (the file the app reads
+                           too): HOST:PORT, PORT defaulting to 8050. So the .env made from
+                           .env.example (HOST=127.0.0.1) keeps gunicorn on loopback, as
+                           `python3 chat_app.py` is.
+    PORT                   no HOST anywhere: 0.0.0.0:$PORT (Render sets PORT; default 8050)
+
+Every other choice can be overridden from the environment:
+
     WEB_CONCURRENCY        worker processes
     GUNICORN_WORKER_CLASS  gevent (default) or gthread
     GUNICORN_THREADS       threads per worker (gthread only)
@@ -42,6 +49,7 @@ Every choice can be overridden from the environment:
 
 import os
 import sys
+from pathlib import Path
 
 from gunicorn.glogging import Logger as _GunicornLogger
 
@@ -54,7 +62,64 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
-bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8050)}"
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a .env file as python-dotenv reads them for the app (keys
+    upper-cased: the app's settings ignore case): ``export`` prefixes, comments, blank
+    lines and quotes handled; a missing file is empty. Standard library only (this file
+    runs in gunicorn's master process, before gevent patches anything)."""
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return values
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip() or name.lstrip().startswith("#"):
+            continue
+        value = value.strip()
+        if value[:1] in ("'", '"') and value[-1:] == value[:1] and len(value) >= 2:
+            value = value[1:-1]
+        elif " #" in value:  # an unquoted value ends at an inline comment
+            value = value.split(" #", 1)[0].rstrip()
+        values[name.strip().upper()] = value
+    return values
+
+
+def resolve_bind(environ: dict[str, str], env_file: Path) -> str:
+    """The address to bind, in this order: ``GUNICORN_BIND``; ``HOST`` (environment,
+    else ``.env``) with ``PORT`` (environment, else ``.env``, else 8050); else
+    ``0.0.0.0:$PORT`` (Render sets PORT and no HOST). Empty values count as unset; an
+    IPv6 host is bracketed (``[::1]:8050``).
+
+    Raises:
+        SystemExit: PORT is not a port number (the message names where it came from).
+    """
+    if environ.get("GUNICORN_BIND", "").strip():
+        return environ["GUNICORN_BIND"].strip()
+    from_file = read_env_file(env_file)
+
+    def setting(name: str) -> tuple[str, str]:
+        """``(value, where)`` of ``name``: the environment first, then .env."""
+        if environ.get(name, "").strip():
+            return environ[name].strip(), "the environment"
+        return from_file.get(name, "").strip(), str(env_file)
+
+    port_text, where = setting("PORT")
+    if port_text and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
+        raise SystemExit(f"gunicorn.conf.py: PORT from {where} must be a port number (1-65535)")
+    port = int(port_text) if port_text else 8050
+    host, _ = setting("HOST")
+    if not host:
+        return f"0.0.0.0:{port}"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+bind = resolve_bind(dict(os.environ), Path(".env"))
 
 # gevent: one greenlet per open stream; gunicorn's gevent worker monkey-patches the
 # standard library before it imports chat_app, so the openai client (httpx2 over
@@ -114,3 +179,10 @@ def post_fork(server, worker):
     """
     if "gevent" in type(worker).__module__ and "trio" not in sys.modules:
         sys.modules["trio"] = None  # type: ignore[assignment]
+    # chat_app's OPEN PROXY check reads GUNICORN_BIND: give the worker (only the worker,
+    # so a reload of this file in the master still reads HOST/PORT afresh) the address
+    # actually bound (-b on the command line included), a non-loopback one if any.
+    addresses = list(worker.cfg.bind or [])
+    public = [a for a in addresses if not a.startswith(("127.", "localhost:", "[::1]:", "unix:"))]
+    if addresses:
+        os.environ["GUNICORN_BIND"] = (public or addresses)[0]

@@ -1,4 +1,5 @@
-"""Callbacks of the header: Clear and the Markdown export.
+"""Callbacks of the header: Clear, the Markdown export and Export selected (the ticked
+messages of the active conversation, through the same request and download).
 
 Export: a clientside callback picks the active conversation and its effective model
 and system prompt (the per-conversation value, else the browser's default) into
@@ -31,6 +32,17 @@ clientside_callback(
     ClientsideFunction(namespace="chat", function_name="prepareExport"),
     Output(ids.EXPORT_REQUEST, "data"),
     Input(ids.EXPORT_BUTTON, "nClicks"),
+    State(ids.HISTORY_STORE, "data"),
+    State(ids.PREFS_STORE, "data"),
+    State(ids.CONFIG_STORE, "data"),
+    prevent_initial_call=True,
+)
+
+# Export selected: only the ticked messages of the active conversation, by the same path.
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="prepareExportSelected"),
+    Output(ids.EXPORT_REQUEST, "data", allow_duplicate=True),
+    Input(ids.EXPORT_SELECTED_BUTTON, "nClicks"),
     State(ids.HISTORY_STORE, "data"),
     State(ids.PREFS_STORE, "data"),
     State(ids.CONFIG_STORE, "data"),

@@ -51,6 +51,17 @@ clientside_callback(
     prevent_initial_call=True,
 )
 
+# First run: the user's own key from the no-key panel goes to prefs (this browser only).
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="saveOwnKey"),
+    Output(ids.PREFS_STORE, "data", allow_duplicate=True),
+    Output(ids.FIRST_RUN_KEY, "value"),
+    Input(ids.FIRST_RUN_SAVE, "nClicks"),
+    State(ids.FIRST_RUN_KEY, "value"),
+    State(ids.PREFS_STORE, "data"),
+    prevent_initial_call=True,
+)
+
 # Theme: the button flips it; the prefs store applies it (antd algorithm + page class).
 clientside_callback(
     ClientsideFunction(namespace="chat", function_name="toggleTheme"),

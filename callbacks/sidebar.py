@@ -1,4 +1,5 @@
-"""Callbacks of the sidebar: the list, New, rename, delete, backup and restore (clientside)."""
+"""Callbacks of the sidebar: the list, New, rename, delete, backup, Export all and restore
+(clientside; a Markdown export chosen in Restore is read by POST /api/import/markdown)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,18 @@ clientside_callback(
     prevent_initial_call=True,
 )
 
-# Restore from a backup file (merge; a bad file changes nothing).
+# Export all: a .zip of one .md per conversation and the JSON backup, built in the browser
+# (assets/js/exporter.mjs writes what chatcore.export.to_markdown writes); downloaded by set_props.
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="exportAll"),
+    Output(ids.DOWNLOAD, "data", allow_duplicate=True),
+    Input(ids.EXPORT_ALL_BUTTON, "nClicks"),
+    State(ids.PREFS_STORE, "data"),
+    State(ids.CONFIG_STORE, "data"),
+    prevent_initial_call=True,
+)
+
+# Restore from a backup file or a Markdown export (merge; a bad file changes nothing).
 clientside_callback(
     ClientsideFunction(namespace="chat", function_name="importBackup"),
     Output(ids.HISTORY_STORE, "data", allow_duplicate=True),

@@ -12,6 +12,9 @@ Modules:
     reasoning  reasoning_content / reasoning / <think> tags split from the answer
     schema     pydantic models of every stored and streamed shape (page_schema.json)
     budgets    usage budgets per access-code label
+    settings_spec  the conversation settings, defined once (drawer, request bounds, page config)
+    providers  the provider catalog (providers.toml): PROVIDER, prices, capabilities, first run
+    connections  CONNECTIONS: several upstreams, model ids "connection/model", routing
     netguard   SSRF guard for user-supplied base URLs
     logsafe    escaping of client-supplied values in log lines (stdlib only)
 """

@@ -129,7 +129,7 @@ class UpstreamRequest:
     context_window: int
 
 
-def prepare_upstream(chat_request, settings) -> UpstreamRequest:
+def prepare_upstream(chat_request, settings, *, model: str | None = None, context_window: int | None = None) -> UpstreamRequest:
     """The one preparation of a chat request for the upstream (the stream endpoint and
     the tests both call this): the operator's ``SYSTEM_PROMPT`` and the user's system
     prompt (``chatcore.messages.prepare_messages``), then trimming to the model's context
@@ -141,11 +141,14 @@ def prepare_upstream(chat_request, settings) -> UpstreamRequest:
         chat_request: a validated ``chatcore.messages.ChatRequest``.
         settings: a ``config.Settings`` (``system_prompt``, ``system_prompt_editable``,
             ``openai_model``, ``context_window(model)``, ``context_reserve_tokens``).
+        model, context_window: the model name sent upstream and its window (tokens)
+            when a connection route decided them (``chatcore.connections``); else the
+            request's model (or the default) and ``settings.context_window``.
     """
     from .messages import CONTINUE_INSTRUCTION, prepare_messages
 
-    model = chat_request.model or settings.openai_model
-    context_window = settings.context_window(model)
+    model = model or chat_request.model or settings.openai_model
+    context_window = context_window or settings.context_window(model)
     # the operator's SYSTEM_PROMPT first, the user's after it (SYSTEM_PROMPT_EDITABLE: replaced)
     resolved = prepare_messages(
         settings.system_prompt, chat_request.system_prompt, chat_request.messages,

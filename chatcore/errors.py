@@ -12,8 +12,10 @@ that neither its value nor the key pattern matches the part left).
 
 from __future__ import annotations
 
+import email.utils
 import math
 import re
+import time
 from dataclasses import asdict, dataclass
 
 import openai
@@ -49,7 +51,9 @@ class ChatError(Exception):
         status: HTTP status that best describes it (upstream status where there is one).
         code: stable machine code, e.g. ``"rate_limited"``.
         message: localized text for the user.
-        retry_after: seconds to wait before retrying, when known (429).
+        retry_after: seconds to wait before retrying, when the upstream said
+            (``Retry-After`` / ``retry-after-ms`` of a 408/409/429/5xx); the page's
+            Retry button counts it down.
     """
 
     status: int
@@ -71,16 +75,55 @@ class ChatError(Exception):
         return cls(status=status, code=code, message=text(code, locale, **params), retry_after=retry_after)
 
 
-def _retry_after(response: object) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds form, RFC 9110 §10.2.3)."""
-    headers = getattr(response, "headers", None)
-    if headers is None:
+RETRYABLE_STATUSES = frozenset({408, 409, 429})  # plus every 5xx (``is_retryable_status``)
+
+
+def is_retryable_status(status: int) -> bool:
+    """Whether an upstream HTTP status is worth retrying: 408 Request Timeout, 409
+    Conflict, 429 Too Many Requests and every 5xx (the openai SDK's own rule,
+    ``_should_retry``; RFC 9110 §15.5.9, §15.5.10, §15.6; RFC 6585 §4)."""
+    return status in RETRYABLE_STATUSES or 500 <= status <= 599
+
+
+def parse_retry_after(headers: object, now: float | None = None) -> float | None:
+    """Seconds to wait from an upstream response's headers, or ``None``.
+
+    ``headers`` is any mapping with case-insensitive ``get`` (``httpx2.Headers``).
+    ``retry-after-ms`` (milliseconds; OpenAI and Anthropic send it, the openai SDK
+    reads it first) wins over ``Retry-After``, which is either delta-seconds or an
+    HTTP-date (RFC 9110 §10.2.3; the date is compared with ``now``, seconds since
+    the epoch, default ``time.time()``). Negative or non-finite numbers and dates
+    not in the future give ``None`` (no wait asked for); a number is kept as given
+    (fractions included), ``0`` meaning "retry at once".
+    """
+    get = getattr(headers, "get", None)
+    if get is None:
         return None
-    value = headers.get("retry-after")
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(str(value).strip()) / scale
+        except ValueError:
+            continue
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    value = get("retry-after")
+    if not value:
+        return None
     try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
+        when = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if when is None or when.tzinfo is None:
+        return None
+    left = when.timestamp() - (time.time() if now is None else now)
+    return left if left > 0 else None
+
+
+def _retry_after(response: object) -> float | None:
+    """``parse_retry_after`` of an SDK exception's ``response``."""
+    return parse_retry_after(getattr(response, "headers", None))
 
 
 def _upstream_detail(exc: openai.APIStatusError, *secrets: str | None) -> str:
@@ -102,7 +145,8 @@ def map_exception(exc: BaseException, locale: str | None = None, *secrets: str |
     Mapping (openai-python error classes, see its README "Handling errors"):
     AuthenticationError→401 auth, PermissionDeniedError→403, NotFoundError→404,
     RateLimitError→429 (with Retry-After), other 4xx→bad_request, 5xx→upstream_error
-    (502 when the upstream gave no status), APITimeoutError→504 timeout,
+    (502 when the upstream gave no status; 408/409/5xx carry ``retry_after`` too when
+    the upstream sent ``Retry-After``/``retry-after-ms``, see ``parse_retry_after``), APITimeoutError→504 timeout,
     APIConnectionError→502 connection, anything else→500 internal. A connection the
     ``chatcore.netguard`` backend refused (a user base URL whose host now resolves to
     an internal address) → 400 base_url_blocked.
@@ -130,9 +174,37 @@ def map_exception(exc: BaseException, locale: str | None = None, *secrets: str |
             hint = AFTER_SECONDS[loc].format(seconds=math.ceil(after)) if after else ""
             return ChatError.make(429, "rate_limited", loc, retry_after=after, after=hint)
         if 400 <= status < 500:
-            return ChatError.make(status, "bad_request", loc, status=status, detail=_upstream_detail(exc, *secrets))
-        return ChatError.make(status if status >= 500 else 502, "upstream_error", loc, status=status)
+            after = _retry_after(exc.response) if is_retryable_status(status) else None
+            return ChatError.make(status, "bad_request", loc, retry_after=after, status=status,
+                                  detail=_upstream_detail(exc, *secrets))
+        after = _retry_after(exc.response) if is_retryable_status(status) else None
+        return ChatError.make(status if status >= 500 else 502, "upstream_error", loc, retry_after=after, status=status)
     if isinstance(exc, openai.APIError):
         # e.g. an error event or an unparsable chunk inside an otherwise fine stream
         return ChatError.make(502, "stream_interrupted", loc)
     return ChatError.make(500, "internal", loc)
+
+
+def stream_error(error: object, locale: str | None = None) -> ChatError:
+    """The ``ChatError`` for an ``{"error": ...}`` object inside a stream (OpenAI-style
+    gateways such as OpenRouter send one mid-stream instead of an HTTP status; the
+    openai SDK raises ``APIError`` for it).
+
+    ``error`` is the value of that ``"error"`` key. Its status is a numeric ``code``
+    or ``status`` between 400 and 599 (OpenRouter: ``{"code": 502, "message"}``),
+    else 502: 429 → ``rate_limited``, anything else → ``upstream_error``. The
+    upstream's message is not passed on (it may echo the request).
+    """
+    status = 502
+    if isinstance(error, dict):
+        for key in ("code", "status"):
+            value = error.get(key)
+            if isinstance(value, str) and value.isdigit():
+                value = int(value)
+            if isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599:
+                status = value
+                break
+    loc = normalize_locale(locale)
+    if status == 429:
+        return ChatError.make(429, "rate_limited", loc, after="")
+    return ChatError.make(status, "upstream_error", loc, status=status)

@@ -164,12 +164,32 @@ class Backup(BaseModel):
     conversations: list[Conversation]
 
 
+class ModelGroupEntry(BaseModel):
+    """One model of a connection: ``id`` (``connection/model``) and the upstream name."""
+
+    model_config = _STRICT
+    id: str = Field(min_length=1, max_length=MODEL_NAME_MAX, pattern=MODEL_NAME_PATTERN)
+    model: str = Field(min_length=1, max_length=MODEL_NAME_MAX, pattern=MODEL_NAME_PATTERN)
+
+
+class ModelGroup(BaseModel):
+    """The models of one connection in the model select (its ``label`` as the group title)."""
+
+    model_config = _STRICT
+    connection: str = Field(max_length=40)
+    label: str = Field(max_length=200)
+    default: bool = False
+    models: list[ModelGroupEntry] = Field(default_factory=list)
+
+
 class ModelList(BaseModel):
     """``GET /api/models``: model ids for the model select."""
 
     model_config = _STRICT
     models: list[str] = Field(default_factory=list)
     default: str | None = None
+    # with CONNECTIONS: the same ids grouped by connection (chatcore.connections.grouped_models)
+    groups: list[ModelGroup] | None = None
 
 
 # --- server events of POST /api/chat/stream (chatserver.stream_api) ------------------

@@ -15,6 +15,11 @@ connection close. Both sockets are handled through their file descriptors with t
 C-level ``_socket`` type, so the peek never blocks and works the same for plain,
 TLS and gevent sockets.
 
+The same pass also serves retry waits (``DisconnectWatcher.wait``, used by
+``chatcore.client.stream_chat`` between attempts): a client that leaves while the
+server waits out a backoff or a ``Retry-After`` ends the wait at once, and no new
+upstream request is made.
+
 The client socket comes from the WSGI environ: ``gunicorn.socket`` (gunicorn, all
 worker classes) or ``werkzeug.socket`` (``python chat_app.py``). Without one (another
 server) nothing is watched and behaviour is as before.
@@ -27,7 +32,7 @@ import logging
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 log = logging.getLogger("chatserver.disconnect")
 
@@ -42,6 +47,8 @@ class Watch:
     response: object | None = None  # httpx2.Response of the upstream stream
     upstream_fd: int | None = None
     fired: bool = False  # the client was found gone and the upstream was shut down
+    waiting: bool = False  # in a retry wait (``DisconnectWatcher.wait``): no upstream open
+    gone: threading.Event = field(default_factory=threading.Event)  # the client was found gone
 
 
 def _peer_closed(fd: int) -> bool:
@@ -103,10 +110,14 @@ class DisconnectWatcher:
         watch = Watch(fd)
         with self._lock:
             self._watches.add(watch)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="disconnect-watcher", daemon=True)
-                self._thread.start()
+            self._ensure_thread()
         return watch
+
+    def _ensure_thread(self) -> None:
+        """Start the watcher thread if it is not running (call with the lock held)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="disconnect-watcher", daemon=True)
+            self._thread.start()
 
     def set_upstream(self, watch: Watch | None, response: object) -> None:
         """Record the upstream response (an ``httpx2.Response``) of a watched stream."""
@@ -123,17 +134,47 @@ class DisconnectWatcher:
         with self._lock:
             self._watches.discard(watch)
 
+    def wait(self, watch: Watch | None, seconds: float) -> bool:
+        """Wait ``seconds`` (a retry's backoff, ``chatcore.client.RetryPolicy``) unless the
+        client goes away first; ``True`` when the wait ran out with the client still
+        there, ``False`` when it is gone (then make no new upstream request).
+
+        While waiting, the watcher peeks at the client socket every ``interval``
+        seconds, so Stop during a 30 s Retry-After ends the stream within about
+        ``interval``. Without a watch (no client socket known) this is ``time.sleep``.
+        """
+        if watch is None:
+            if seconds > 0:
+                time.sleep(seconds)
+            return True
+        if watch.fired or watch.gone.is_set():
+            return False
+        with self._lock:
+            watch.waiting = True
+            self._watches.add(watch)
+            self._ensure_thread()
+        try:
+            return not watch.gone.wait(seconds) if seconds > 0 else True
+        finally:
+            watch.waiting = False
+
     def check(self) -> int:
-        """One pass over the open streams; returns how many upstreams were shut down."""
+        """One pass over the open streams; returns how many upstreams were shut down
+        (clients found gone during a retry wait are flagged too, not counted)."""
         fired = 0
         with self._lock:
             for watch in list(self._watches):
+                if watch.waiting:  # no upstream open (the last one is closed): only flag the client
+                    if not watch.gone.is_set() and _peer_closed(watch.client_fd):
+                        watch.gone.set()
+                    continue
                 if watch.upstream_fd is None or watch.fired:
                     continue
                 if getattr(watch.response, "is_closed", False):
                     continue  # finished: its connection may already be back in the pool
                 if _peer_closed(watch.client_fd):
                     watch.fired = True
+                    watch.gone.set()
                     _shutdown(watch.upstream_fd)
                     fired += 1
         return fired

@@ -19,7 +19,16 @@ Otherwise the response is ``text/event-stream`` (see ``chatcore.sse``) with even
     finish  {"finish_reason": str[, "incomplete": true]}   from the upstream; incomplete =
                                                    the reply ended inside an unclosed <think>
     usage   {"prompt_tokens", "completion_tokens", "total_tokens"[, "reasoning_tokens"]}
-    error   {"status", "code", "message", "retry_after"}   upstream failure
+    retry   {"attempt", "max_retries", "wait_s", "status", "code", "message"}
+                                                   an attempt failed before anything of the
+                                                   reply was sent and is retried after
+                                                   wait_s seconds (chatcore.client.RetryPolicy);
+                                                   the page shows "Retrying in N s…" until
+                                                   the next event
+    error   {"status", "code", "message", "retry_after"}   upstream failure (after the
+                                                   retries; after a partial reply: the reply
+                                                   is incomplete); retry_after = seconds the
+                                                   upstream asked to wait (Retry button)
     done    {"finish_reason", "ttft_ms", "elapsed_ms"[, "ttft_reasoning_ms", "reasoning_ms"]}
                                                    last event when not aborted; ttft_ms is
                                                    the first delta, ttft_reasoning_ms the
@@ -27,7 +36,12 @@ Otherwise the response is ``text/event-stream`` (see ``chatcore.sse``) with even
                                                    the first delta (or the end)
 
 If the browser disconnects (Stop), the WSGI server closes the generator, which
-closes the upstream response: no more tokens are generated for this request.
+closes the upstream response: no more tokens are generated for this request (during
+a retry wait, ``chatserver.disconnect`` ends the wait and no new request is made).
+
+The events parsed from one read of the upstream response are sent in one write
+(coalescing: what arrived while the previous write was going out goes out together,
+and nothing waits for more).
 
 With ``CHAT_BACKEND`` (``chatcore.backend``, loaded by ``chat_app`` into
 ``app.config["CHAT_BACKEND"]``) the backend's generator is the event source instead
@@ -52,13 +66,15 @@ from pydantic import ValidationError
 from .access import error_response, request_locale, session_label
 from chatcore.budgets import EXTENSION as BUDGETS_EXTENSION
 from chatcore.backend import stream_backend
-from chatcore.client import MODEL_LISTS, ClientOptions, get_client, is_chat_model, list_models, stream_chat
+from chatcore.client import (
+    MODEL_LISTS, ClientOptions, RetryPolicy, get_client, is_chat_model, list_models, stream_chat_batches,
+)
 from chatcore.errors import ChatError, map_exception
 from chatcore.i18n import normalize_locale
 from .limits import get_limits
 from . import disconnect
-from chatcore.context import message_tokens, trim_messages
-from chatcore.messages import CONTINUE_INSTRUCTION, ChatRequest, Limits, describe_validation_error, prepare_messages
+from chatcore.context import message_tokens, prepare_upstream
+from chatcore.messages import ChatRequest, Limits, describe_validation_error
 from chatcore.netguard import BlockedHost, NetGuard
 from chatcore.reasoning import ReasoningClock, starts_in_reasoning
 from chatcore.sse import HEADERS, encode_event
@@ -83,15 +99,15 @@ def user_guard(settings) -> NetGuard:
     return NetGuard.from_names(settings.user_base_url_allowlist)
 
 
-def client_options(settings, base_url: str | None = None) -> ClientOptions:
+def client_options(settings, base_url: str | None = None, connection_url: str | None = None) -> ClientOptions:
     """Client options from settings; the proxy only in ``local`` mode.
 
     ``base_url`` is a *user's* base URL (``None`` = the operator's
     ``OPENAI_BASE_URL``); its client gets the ``user_guard`` (connect-time address
-    check, no redirects).
+    check, no redirects). ``connection_url``: an operator's ``CONNECTIONS`` entry (no guard).
     """
     return ClientOptions(
-        base_url=base_url or settings.openai_base_url,
+        base_url=base_url or connection_url or settings.openai_base_url,
         proxy=settings.local_proxy if settings.use_local_proxy else None,
         timeout=settings.request_timeout,
         max_retries=settings.max_retries,
@@ -99,7 +115,12 @@ def client_options(settings, base_url: str | None = None) -> ClientOptions:
     )
 
 
-def resolve_credentials(settings, req_key: str | None, req_base_url: str | None, locale: str) -> tuple[str, str | None]:
+def registry():
+    """The ``chatcore.connections.ConnectionRegistry`` of this app (chat_app.create_app)."""
+    return current_app.config["CHAT_CONNECTIONS"]
+
+
+def resolve_credentials(settings, req_key: str | None, req_base_url: str | None, locale: str, route=None) -> tuple[str, str | None]:
     """Choose ``(api_key, base_url)`` for a request.
 
     A user key is used when given and allowed. A user base URL is accepted only when
@@ -133,15 +154,18 @@ def resolve_credentials(settings, req_key: str | None, req_base_url: str | None,
         return user_key, base_url
     if user_key:
         return user_key, None
-    if settings.has_server_key:
-        return settings.openai_api_key.get_secret_value(), None
+    # the route's own connection key (CONNECTIONS), else OPENAI_API_KEY or a local
+    # server's placeholder: a key always goes with the URL of its own connection
+    server_key = route.api_key if route is not None else settings.upstream_api_key
+    if server_key is not None:
+        return server_key.get_secret_value(), None
     raise ChatError.make(503, "no_api_key", locale)
 
 
 def configured_secrets(settings) -> tuple[str, ...]:
     """Every key configured on this server (today the server's ``OPENAI_API_KEY``), to be
     redacted from upstream error text whichever key a request used."""
-    return (settings.openai_api_key.get_secret_value(),) if settings.has_server_key else ()
+    return registry().secrets()
 
 
 def parse_request(locale: str) -> ChatRequest:
@@ -174,26 +198,23 @@ def chat_stream() -> Response:
         chat_request = parse_request(locale)
         if chat_request.locale:
             locale = normalize_locale(chat_request.locale)
+        route = None
         if backend is None:
-            api_key, base_url = resolve_credentials(settings, chat_request.api_key, chat_request.base_url, locale)
+            # the connection of the requested model id ("connection/model"; CONNECTIONS)
+            route = registry().resolve(chat_request.model)
+            api_key, base_url = resolve_credentials(settings, chat_request.api_key, chat_request.base_url, locale, route)
     except ChatError as error:
         return error_response(error)
 
-    model = chat_request.model or settings.openai_model
-    context_window = settings.context_window(model)
-    # the operator's SYSTEM_PROMPT first, the user's after it (SYSTEM_PROMPT_EDITABLE: replaced)
-    upstream_messages = prepare_messages(
-        settings.system_prompt, chat_request.system_prompt, chat_request.messages,
-        editable=settings.system_prompt_editable,
-    )
-    trimmed = trim_messages(
-        upstream_messages,
-        context_window=context_window,
-        reserve_tokens=chat_request.max_tokens or settings.context_reserve_tokens,
-    )
-    messages = trimmed.messages
-    if chat_request.continue_reply:
-        messages = messages + [{"role": "user", "content": CONTINUE_INSTRUCTION}]
+    # system prompts, trimming to the context window, continue (chatcore.context)
+    if route is not None and not base_url and not registry().single:
+        upstream = prepare_upstream(chat_request, settings, model=route.model,
+                                    context_window=registry().model_info(route).context_window)
+        connection_url = route.base_url
+    else:
+        upstream = prepare_upstream(chat_request, settings)
+        connection_url = None
+    model, context_window, trimmed, messages = upstream.model, upstream.context_window, upstream.trim, upstream.messages
     # Usage budget of the session's access-code label (chatcore.budgets), checked before
     # any upstream work; not for requests with the user's own key (theirs to pay).
     book = current_app.extensions.get(BUDGETS_EXTENSION)
@@ -218,17 +239,22 @@ def chat_stream() -> Response:
     if backend is not None:
         # the event source is the operator's generator (it runs in a worker thread)
         watch = None
-        events = stream_backend(backend, messages, {"model": model, **chat_request.sampling_params()}, locale=locale)
+        events = _one_by_one(
+            stream_backend(backend, messages, {"model": model, **chat_request.sampling_params()}, locale=locale)
+        )
     else:
-        client = get_client(client_options(settings, base_url))
+        client = get_client(client_options(settings, base_url, connection_url))
         # Stop while the upstream is silent: the server would notice only at the next
-        # write, so a watcher closes the upstream as soon as the client socket closes.
+        # write, so a watcher closes the upstream as soon as the client socket closes
+        # (and ends a retry wait: no new upstream request after Stop).
         watch = disconnect.watcher.watch(request.environ)
-        events = stream_chat(
+        events = stream_chat_batches(
             client, api_key=api_key, model=model, messages=messages, params=chat_request.sampling_params(), locale=locale,
             on_open=lambda response: disconnect.watcher.set_upstream(watch, response),
             redact_secrets=configured_secrets(settings),
             start_in_reasoning=starts_in_reasoning(model, settings.prefilled_think_models),
+            retry=RetryPolicy(max_retries=settings.max_retries),
+            pause=lambda seconds: disconnect.watcher.wait(watch, seconds),
         )
 
     def generate():
@@ -241,31 +267,41 @@ def chat_stream() -> Response:
         usage = None
         received: list[str] = []  # delta/reasoning text, for the estimate when no usage came
         refused_by_upstream = False
+        retries = 0  # automatic retries (retry events) before the reply started
         try:
             yield encode_event(
                 "meta",
                 {
-                    "model": model,
+                    "model": route.model_id if connection_url else model,  # the id the page stores
                     "trimmed": trimmed.dropped,
                     "context_window": context_window,
                     "prompt_tokens_est": trimmed.prompt_tokens,
                 },
             )
             requested = True
-            for event in events:
-                thinking.see(event.name, time.monotonic())
-                if event.name == "delta" and ttft_ms is None:
-                    ttft_ms = round((time.monotonic() - started) * 1000, 1)
-                elif event.name == "finish":
-                    finish_reason = event.data["finish_reason"]
-                elif event.name == "error":
-                    outcome = f"error {event.data['status']} {event.data['code']}"
-                    refused_by_upstream = not received  # an error before any text: nothing to bill
-                elif event.name == "usage":
-                    usage = event.data
-                if event.name in ("delta", "reasoning"):
-                    received.append(event.data["content"])
-                yield encode_event(event.name, event.data)
+            for batch in events:
+                # the events of one upstream read (what had arrived when the socket was
+                # free again) go out in one write
+                now = time.monotonic()
+                frames = []
+                for event in batch:
+                    name, data = event.name, event.data
+                    if name == "delta" or name == "reasoning":
+                        received.append(data["content"])
+                        thinking.see(name, now)
+                        if name == "delta" and ttft_ms is None:
+                            ttft_ms = round((now - started) * 1000, 1)
+                    elif name == "finish":
+                        finish_reason = data["finish_reason"]
+                    elif name == "error":
+                        outcome = f"error {data['status']} {data['code']}"
+                        refused_by_upstream = not received  # an error before any text: nothing to bill
+                    elif name == "usage":
+                        usage = data
+                    elif name == "retry":
+                        retries += 1
+                    frames.append(encode_event(name, data))
+                yield frames[0] if len(frames) == 1 else b"".join(frames)
             elapsed_ms = round((time.monotonic() - started) * 1000, 1)
             if not outcome.startswith("error"):
                 outcome = f"ok {finish_reason}"
@@ -276,15 +312,15 @@ def chat_stream() -> Response:
         finally:
             disconnect.watcher.unwatch(watch)
             events.close()  # closes the upstream response or the backend's generator (Stop / disconnect)
-            if watch is not None and watch.fired:
-                outcome = "aborted (client gone while the upstream was silent)"
+            if watch is not None and (watch.fired or watch.gone.is_set()):
+                outcome = "aborted (client gone while the upstream was silent or a retry waited)"
                 refused_by_upstream = False  # that error was our own Stop, not the upstream's
             if charge_label is not None and requested and (usage is not None or not refused_by_upstream):
                 # also on Stop / disconnect (this finally runs then): the estimate when no usage came
                 book.charge_reply(charge_label, model, usage, sum(map(message_tokens, messages)), "".join(received))
             log.info(
-                "chat stream model=%s messages=%d trimmed=%d outcome=%s ttft_ms=%s elapsed_ms=%.0f",
-                model, len(messages), trimmed.dropped, outcome, ttft_ms, (time.monotonic() - started) * 1000,
+                "chat stream model=%s messages=%d trimmed=%d outcome=%s retries=%d ttft_ms=%s elapsed_ms=%.0f",
+                model, len(messages), trimmed.dropped, outcome, retries, ttft_ms, (time.monotonic() - started) * 1000,
             )
 
     response = Response(generate(), mimetype="text/event-stream", headers=HEADERS)
@@ -294,24 +330,36 @@ def chat_stream() -> Response:
     return response
 
 
-def upstream_models(settings) -> list[str] | None:
+def _one_by_one(events):
+    """A single-event source (``chatcore.backend``) as one-event batches; closing this
+    closes ``events``."""
+    try:
+        for event in events:
+            yield [event]
+    finally:
+        events.close()
+
+
+def upstream_models(settings, connection=None) -> list[str] | None:
     """The chat models of the operator's endpoint (``GET /models`` with the server
     key), cached ``MODEL_LISTS.ttl`` seconds per base URL and key; ``None`` when the
     list failed (logged once per failed fetch, without the key) or there is no key."""
-    if not settings.has_server_key:
+    server_key = connection.api_key if connection is not None else settings.upstream_api_key  # a placeholder for a local server
+    if server_key is None:
         return None
-    api_key = settings.openai_api_key.get_secret_value()
+    api_key = server_key.get_secret_value()
+    base_url = connection.base_url if connection is not None else settings.openai_base_url
 
     def fetch() -> list[str] | None:
         try:
-            names = list_models(get_client(client_options(settings)), api_key)
+            names = list_models(get_client(client_options(settings, connection_url=base_url)), api_key)
         except Exception as exc:  # noqa: BLE001 - the list is optional
             code = map_exception(exc).code if not isinstance(exc, ValueError) else "bad_shape"
             log.warning("models list unavailable (%s); offering the configured models", code)
             return None
         return [name for name in names if is_chat_model(name)]
 
-    return MODEL_LISTS.get(settings.openai_base_url, api_key, fetch)
+    return MODEL_LISTS.get(base_url, api_key, fetch)
 
 
 @bp.get("/api/models")
@@ -329,6 +377,11 @@ def models() -> Response:
             limits.check_models_rate(request_locale())
         except ChatError as error:
             return error_response(error)
+    if _backend() is None and not registry().single:
+        # CONNECTIONS: every connection's models, grouped; one that is down keeps its configured ones
+        groups = registry().grouped_models({c.name: upstream_models(settings, c) for c in registry().connections})
+        ids = [entry["id"] for group in groups for entry in group["models"]]
+        return jsonify({"models": ids, "default": registry().default_model_id, "groups": groups})
     names = list(settings.models)
     # with CHAT_BACKEND, settings.models are the backend's (chat_app.configure_backend)
     for name in (upstream_models(settings) if _backend() is None else None) or ():

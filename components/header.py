@@ -1,6 +1,6 @@
 """The top bar: sidebar toggle (phones), app title, current model, the usage budget
-(when one applies), then Settings, theme, language, Clear (with confirm), Export and
-(with access codes) Log out."""
+(when one applies), then Settings, theme, language, Clear (with confirm), Export, Export selected (the
+ticked messages) and (with access codes) Log out."""
 
 from __future__ import annotations
 
@@ -97,6 +97,14 @@ def render(model: str, locale: str = "en-US", show_logout: bool = False):
                         id=ids.EXPORT_BUTTON,
                         icon=fac.AntdIcon(icon="antd-download"),
                         className="chat-header-text-button",
+                    ),
+                    # only the messages ticked with their checkboxes
+                    fac.AntdButton(
+                        t("export_selected", locale),
+                        id=ids.EXPORT_SELECTED_BUTTON,
+                        icon=fac.AntdIcon(icon="antd-export"),
+                        className="chat-header-text-button",
+                        title=t("export_selected", locale),
                     ),
                 ]
                 # end the session (server-side revocation), only when logins exist

@@ -7,8 +7,10 @@ from typing import get_args
 import feffery_antd_components as fac
 from dash import dcc, html
 
+from chatcore.client import BACKOFF_BASE, BACKOFF_MAX, RETRY_AFTER_CAP
 from chatcore.i18n import LOCALE_COOKIE
 from chatcore.messages import Role
+from chatcore.providers import first_run_env_lines
 from chatserver import access
 from chatcore.schema import committed_schema
 from chatcore.settings_spec import SETTINGS
@@ -23,6 +25,8 @@ VENDOR = {
     "dexie": "vendor/dexie-4.4.7.min.js",  # IndexedDB (assets/storage.js), on every page
     "mermaid": "vendor/mermaid-10.9.8.min.js",  # diagrams, loaded on first need
     "purify": "vendor/purify-3.5.0.min.js",  # DOMPurify: mermaid's SVG is sanitized with it
+    "markdownit": "vendor/markdown-it-14.3.3.min.js",  # the browser's Markdown exporter (Export all)
+    "fflate": "vendor/fflate-0.8.3.min.js",  # the zip of Export all
 }
 # the committed JSON Schema (tests/test_schema.py keeps it equal to the pydantic models)
 PAGE_SCHEMA = committed_schema()
@@ -61,10 +65,14 @@ def public_config(settings, locale: str = "en-US") -> dict:
         # events) is coerced against before it is stored or drawn (chatcore/schema.py)
         "schema": PAGE_SCHEMA,
         "models_url": app_path("/api/models"),
+        # a .md export chosen in Restore is read back on the server (chatserver/export_api.py)
+        "import_markdown_url": app_path("/api/import/markdown"),
         # true with a CHAT_BACKEND too: no "no key" banner (a boolean, nothing else)
         "has_server_key": settings.answers_without_user_key,
         # usage budgets per access-code label apply: the page refreshes the budget line after a reply
         "budgets": bool(settings.budgets and settings.access_codes),
+        # the Retry button's wait (assets/js/retry.mjs): the server's RetryPolicy limits
+        "retry": {"cap_s": RETRY_AFTER_CAP, "backoff_base_s": BACKOFF_BASE, "backoff_max_s": BACKOFF_MAX},
         "allow_user_api_key": settings.allow_user_api_key,
         "allow_user_base_url": settings.allow_user_base_url,
         # the operator's SYSTEM_PROMPT stays on the server unless SYSTEM_PROMPT_EDITABLE
@@ -109,7 +117,10 @@ def render(settings, locale: str | None = None):
                     className="chat-main",
                     children=[
                         header.render(settings.openai_model, locale, show_logout=bool(settings.access_codes)),
-                        messages.render(settings.answers_without_user_key, locale),
+                        messages.render(
+                            settings.answers_without_user_key, locale,
+                            env_lines=first_run_env_lines(settings), allow_own_key=settings.allow_user_api_key,
+                        ),
                         composer.render(settings.max_message_chars, locale),
                     ],
                 ),

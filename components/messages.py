@@ -39,8 +39,32 @@ def avatar(role: str):
     return html.Div("\u263a" if role == "user" else "\u2726", className=f"chat-avatar chat-avatar-{role}")
 
 
-def render(has_key: bool, locale: str = "en-US"):
-    """The scrollable conversation region."""
+def first_run(env_lines: list[str], allow_own_key: bool, locale: str):
+    """What a new operator (or user) needs when no key is configured (hook
+    ``chat-first-run``): the exact ``.env`` lines for the chosen provider
+    (``chatcore.providers.first_run_env_lines``) and, when ALLOW_USER_API_KEY, a field
+    for a key of the user's own (kept in this browser: assets/js/settings.mjs)."""
+    children = [
+        html.P(t("no_key_desc", locale)),
+        html.Pre(html.Code("\n".join(env_lines)), className="chat-first-run-env"),
+    ]
+    if allow_own_key:
+        children += [
+            html.P(t("first_run_own_key", locale)),
+            html.Div(
+                className="chat-first-run-own",
+                children=[
+                    fac.AntdInput(id=ids.FIRST_RUN_KEY, mode="password", autoComplete="off", value="", placeholder="sk-…"),
+                    fac.AntdButton(t("save", locale), id=ids.FIRST_RUN_SAVE, type="primary"),
+                ],
+            ),
+        ]
+    return html.Div(id=ids.FIRST_RUN, className="chat-first-run", children=children)
+
+
+def render(has_key: bool, locale: str = "en-US", env_lines: list[str] | None = None, allow_own_key: bool = False):
+    """The scrollable conversation region (``env_lines``/``allow_own_key``: the first-run
+    panel shown when no key is configured)."""
     return html.Div(
         id=ids.SCROLL,
         className="chat-scroll",
@@ -53,7 +77,7 @@ def render(has_key: bool, locale: str = "en-US"):
                     type="warning",
                     showIcon=True,
                     message=t("no_key_title", locale),
-                    description=t("no_key_desc", locale),
+                    description=first_run(env_lines or [], allow_own_key, locale) if not has_key else "",
                     style={} if not has_key else {"display": "none"},
                 ),
                 # this browser cannot save (no IndexedDB, full, newer format): filled by assets/js/persist.mjs
@@ -97,6 +121,8 @@ def render(has_key: bool, locale: str = "en-US"):
                                         fmc.FefferyMarkdown(id=ids.STREAM_REASONING_MARKDOWN, markdownStr="", **MARKDOWN_PROPS),
                                     ],
                                 ),
+                                # the server's "Retrying in N s…" before the reply starts (assets/js/stream.mjs)
+                                html.Div(id=ids.STREAM_STATUS, className="chat-stream-status", role="status"),
                                 fmc.FefferyMarkdown(id=ids.STREAM_MARKDOWN, markdownStr="", **MARKDOWN_PROPS),
                             ],
                         ),

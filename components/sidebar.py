@@ -1,5 +1,5 @@
-"""The conversation sidebar: New, search, the list (drawn clientside), backup/restore,
-and the rename / delete dialogs.
+"""The conversation sidebar: New, search, the list (drawn clientside), backup, Export all
+(.zip), restore (a JSON backup or a Markdown export), and the rename / delete dialogs.
 
 The list items are built in ``assets/js/sidebar.mjs`` (``renderSidebar``) from the history
 store, newest first; clicks on them are handled there by event delegation
@@ -44,7 +44,7 @@ def render(locale: str = "en-US"):
             ),
             # the conversation list (filled clientside)
             html.Div(id=ids.CONVERSATION_LIST, className="chat-conversation-list", children=[]),
-            # backup and restore of all conversations (JSON)
+            # backup, export and restore of all conversations
             html.Div(
                 className="chat-sidebar-bottom",
                 children=[
@@ -55,9 +55,18 @@ def render(locale: str = "en-US"):
                         size="small",
                         type="text",
                     ),
+                    # every conversation as a .zip of .md files plus the JSON backup (built in the browser)
+                    fac.AntdButton(
+                        t("export_all", locale),
+                        id=ids.EXPORT_ALL_BUTTON,
+                        icon=fac.AntdIcon(icon="antd-file-zip"),
+                        size="small",
+                        type="text",
+                    ),
+                    # a JSON backup, or a Markdown export read back as a new conversation
                     dcc.Upload(
                         id=ids.BACKUP_UPLOAD,
-                        accept=".json,application/json",
+                        accept=".json,application/json,.md,.markdown,text/markdown",
                         multiple=False,
                         max_size=200 * 1024 * 1024,
                         children=fac.AntdButton(

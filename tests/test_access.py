@@ -194,7 +194,7 @@ def test_open_proxy_warning(upstream):
     assert access.open_proxy_warning(settings, "localhost") is None
     assert "OPEN PROXY" in access.open_proxy_warning(settings, "0.0.0.0")
     assert access.open_proxy_warning(make_settings(None, access_codes=CODES, secret_key=SECRET), "0.0.0.0") is None
-    assert access.open_proxy_warning(make_settings(None, openai_api_key=None), "0.0.0.0") is None
+    assert access.open_proxy_warning(make_settings(None, openai_api_key=None, provider="openai"), "0.0.0.0") is None
     # the real process logs it loudly when bound to all interfaces
     app = AppProcess(app_env(upstream, HOST="0.0.0.0"))
     try:

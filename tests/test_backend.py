@@ -504,7 +504,7 @@ def test_http_models_are_the_backends_and_the_page_shows_no_key_banner(backend_c
     assert public_config(settings)["has_server_key"] is True
     alert = render(settings.answers_without_user_key).children.children[0]
     assert alert.style == {"display": "none"}
-    assert public_config(make_settings(openai_api_key=None))["has_server_key"] is False
+    assert public_config(make_settings(openai_api_key=None, provider="openai"))["has_server_key"] is False
 
 
 def test_http_models_without_declared_ones(backend_client, tmp_path, monkeypatch):

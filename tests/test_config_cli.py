@@ -97,6 +97,29 @@ def test_bad_value_stops_startup(upstream, name, value):
     assert TEST_KEY not in output
 
 
+@pytest.mark.parametrize(
+    "name,value,needles",
+    [
+        ("PROVIDER", "deepsek", ["unknown provider", "deepseek", "qwen", "moonshot", "zhipu", "ollama"]),
+        ("CONNECTIONS", '[{"name": "work", "base_url": "llm.example.com", "api_key": "%s", "models": ["m"]}]' % SECRET_LIKE,
+         ['entry 1 ("work"): base_url: must start with http']),
+        ("CONNECTIONS", '[{"name": "a", "base_url": "https://a.example/v1", "models": ["m"]}, '
+                        '{"name": "a", "base_url": "https://b.example/v1", "models": ["m"]}]', ['entry 2 ("a")', "already used"]),
+        ("CONNECTIONS", "[{oops", ["must be a JSON list"]),
+    ],
+)
+def test_bad_provider_or_connections_stop_startup(upstream, name, value, needles):
+    """An unknown PROVIDER lists the known ones; a bad CONNECTIONS entry is named; no
+    traceback, no key (the entry's or the server's) in the output."""
+    result = run_app([], app_env(upstream, **{name: value}))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Invalid configuration" in output and f"{name}:" in output and "Traceback" not in output
+    for needle in needles:
+        assert needle in output, needle
+    assert SECRET_LIKE not in output and TEST_KEY not in output and "deepsek" not in output
+
+
 def test_secret_bad_value_not_echoed(upstream):
     env = app_env(upstream, PORT=SECRET_LIKE)
     result = run_app([], env)
@@ -220,6 +243,23 @@ def test_use_local_proxy_setting_same_as_local(fresh_upstream, proxy):
     try:
         chat_once(app, "hello")
         assert ("POST", fresh_upstream.url + "/chat/completions") in proxy.requests
+    finally:
+        app.stop()
+
+
+def test_local_mode_ignores_no_proxy_and_proxies_loopback_too(fresh_upstream, proxy):
+    """`local`: every OpenAI request goes through LOCAL_PROXY, the loopback upstream and the
+    model list included, whatever NO_PROXY says (the environment's proxy variables are not read)."""
+    env = app_env(fresh_upstream, LOCAL_PROXY=proxy.url, NO_PROXY="127.0.0.1,localhost", no_proxy="*")
+    app = AppProcess(env, command=app_command("local"))
+    try:
+        chat_once(app, "through the proxy")
+        conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=30)
+        conn.request("GET", "/api/models")
+        assert conn.getresponse().status == 200
+        assert ("POST", fresh_upstream.url + "/chat/completions") in proxy.requests
+        assert ("GET", fresh_upstream.url + "/models") in proxy.requests
+        assert len(fresh_upstream.requests) == 1
     finally:
         app.stop()
 

@@ -9,6 +9,7 @@ Each test opens a fresh browser context (empty IndexedDB) on the session app
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -252,17 +253,24 @@ def test_empty_input_cannot_be_sent(page, app_server, fresh_upstream):
 
 def test_rate_limit_error_keeps_message_and_retry_works(page, app_server, fresh_upstream):
     open_chat(page, app_server.url)
-    fresh_upstream.script(Reply(status=429, headers={"Retry-After": "7"}), Reply(content="finally an answer"))
+    fresh_upstream.script(Reply(status=429, headers={"Retry-After": "2"}), Reply(content="finally an answer"))
     last = wait_reply_done(page, send(page, "please answer"))
     assert last["error"] == "rate_limited"
     error = page.locator("#chat-error")
     error.wait_for(state="visible")
-    assert "429" in error.inner_text() and "7" in error.inner_text()
+    assert "429" in error.inner_text() and "2" in error.inner_text()
     assert page.locator(USER_SEL).count() == 1 and "please answer" in page.locator(USER_SEL).inner_text()
     assert page.locator(ASSISTANT_SEL).count() == 0
+    # Retry honours Retry-After: disabled, counting down, until the wait is over
+    retry = page.locator("#chat-retry-button")
+    assert retry.is_disabled() and re.search(r"Retry in [12] s", retry.inner_text()), retry.inner_text()
+    failed_at = len(fresh_upstream.requests)
+    started = time.monotonic()
     before = runs(page)
-    page.click("#chat-retry-button")
+    page.click("#chat-retry-button")  # waits until it is enabled
+    assert time.monotonic() - started > 1.0
     wait_reply_done(page, before)
+    assert len(fresh_upstream.requests) == failed_at + 1
     page.wait_for_selector(ASSISTANT_SEL)
     assert "finally an answer" in page.locator(ASSISTANT_SEL).inner_text()
     error.wait_for(state="hidden")
@@ -271,9 +279,25 @@ def test_rate_limit_error_keeps_message_and_retry_works(page, app_server, fresh_
     assert page.errors == []
 
 
+def test_the_draft_survives_a_reload_until_it_is_sent(page, app_server, fresh_upstream):
+    open_chat(page, app_server.url)
+    page.fill("#chat-input", "half a thought, 半句话")
+    page.reload()
+    page.wait_for_selector("#chat-input")
+    page.wait_for_function("document.querySelector('#chat-input').value === 'half a thought, 半句话'", timeout=10000)
+    wait_reply_done(page, send(page, "sent now"))
+    page.reload()
+    page.wait_for_selector("#chat-input")
+    page.wait_for_selector(USER_SEL)
+    page.wait_for_timeout(500)
+    assert page.input_value("#chat-input") == ""
+    assert page.errors == []
+
+
 def test_page_without_api_key_says_how_to_set_it(page, upstream):
     env = app_env(upstream)
     env["OPENAI_API_KEY"] = ""
+    env["PROVIDER"] = "openai"  # a provider that needs a key (a bare loopback URL needs none)
     app = AppProcess(env)
     try:
         open_chat(page, app.url)
@@ -286,6 +310,18 @@ def test_page_without_api_key_says_how_to_set_it(page, upstream):
         error.wait_for(state="visible")
         assert "OPENAI_API_KEY" in error.inner_text()
         assert page.locator(USER_SEL).count() == 1
+        # first run: the exact .env lines, and a key of the user's own pasted right there
+        panel = page.locator("#chat-first-run")
+        assert "PROVIDER=openai" in panel.inner_text() and "OPENAI_API_KEY=" in panel.inner_text()
+        page.fill("#chat-first-run-key", "sk-user-own-key-123")
+        page.click("#chat-first-run-save")
+        page.wait_for_function("document.querySelector('#chat-first-run-key').value === ''")
+        before = runs(page)
+        page.click("#chat-retry-button")
+        wait_reply_done(page, before)
+        request = [r for r in upstream.requests if r["path"].endswith("/chat/completions")][-1]
+        assert request["headers"]["Authorization"] == "Bearer sk-user-own-key-123"
+        alert.wait_for(state="hidden")  # the banner goes once the user's key worked
         assert page.errors == []
     finally:
         app.stop()

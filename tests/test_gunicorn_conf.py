@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import runpy
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import httpx2
 import pytest
@@ -22,13 +25,19 @@ pytestmark = pytest.mark.slow
 
 
 
-def print_config(**env: str) -> dict[str, str]:
-    """``gunicorn --print-config chat_app:server`` with ``env``: gunicorn's own reading of the file."""
+def print_config(cwd: Path | None = None, **env: str) -> dict[str, str]:
+    """``gunicorn --print-config chat_app:server`` with ``env``: gunicorn's own reading of the file.
+
+    Runs in ``cwd`` (a directory of the test's, holding its ``.env`` or none), so a
+    developer's own ``.env`` in the repository does not change the answers."""
     full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("GUNICORN_", "WEB_CONCURRENCY", "PORT", "OPENAI_"))}
-    full_env.update(env)
-    out = subprocess.run([sys.executable, "-m", "gunicorn", "--print-config", "chat_app:server"],
-                         cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=60)
+                if not k.startswith(("GUNICORN_", "WEB_CONCURRENCY", "PORT", "HOST", "OPENAI_"))}
+    full_env.update(env, PYTHONPATH=str(ROOT))
+    if cwd is None:
+        cwd = ROOT / "test-artifacts" / "no-dotenv"
+        cwd.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--print-config",
+                          "chat_app:server"], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     values = {}
     for line in out.stdout.splitlines():
@@ -54,6 +63,83 @@ def test_defaults_and_environment_overrides():
     assert (custom["workers"], custom["worker_class"], custom["threads"]) == ("3", "gthread", "48")
     assert custom["graceful_timeout"] == "200"
     assert print_config(GUNICORN_BIND="127.0.0.1:8050")["bind"] == "['127.0.0.1:8050']"
+
+
+# ------------------------------------------------------------------ where it binds
+CONF = runpy.run_path(str(ROOT / "gunicorn.conf.py"))  # the file's functions, without gunicorn
+
+
+@pytest.mark.parametrize(
+    "environ,dotenv,expected",
+    [
+        ({}, None, "0.0.0.0:8050"),                                                  # nothing: as before
+        ({"PORT": "10000"}, None, "0.0.0.0:10000"),                                  # Render
+        ({}, "HOST=127.0.0.1\nPORT=8050\n", "127.0.0.1:8050"),                       # .env from .env.example
+        ({"PORT": "9000"}, "HOST=127.0.0.1\nPORT=8050\n", "127.0.0.1:9000"),         # the environment first
+        ({"HOST": "0.0.0.0"}, "HOST=127.0.0.1\nPORT=8051\n", "0.0.0.0:8051"),
+        ({"HOST": "127.0.0.1", "PORT": "8060"}, None, "127.0.0.1:8060"),
+        ({"GUNICORN_BIND": "unix:/run/chat.sock", "HOST": "127.0.0.1"}, "HOST=0.0.0.0\n", "unix:/run/chat.sock"),
+        ({"GUNICORN_BIND": " ", "HOST": ""}, "PORT=8070\n", "0.0.0.0:8070"),         # empty values are unset
+        ({}, "HOST=::1\n", "[::1]:8050"),
+        ({}, 'export HOST="127.0.0.1"  \n# PORT=1\nport=8090 # inline comment\n', "127.0.0.1:8090"),
+    ],
+)
+def test_bind_order(tmp_path, environ, dotenv, expected):
+    """GUNICORN_BIND; else HOST and PORT from the environment or .env; else 0.0.0.0:$PORT."""
+    env_file = tmp_path / ".env"
+    if dotenv is not None:
+        env_file.write_text(dotenv)
+    assert CONF["resolve_bind"](environ, env_file) == expected
+
+
+def test_env_example_keeps_gunicorn_on_loopback():
+    """The .env copied from .env.example binds 127.0.0.1:8050; on Render (PORT, no .env) 0.0.0.0."""
+    assert CONF["resolve_bind"]({}, ROOT / ".env.example") == "127.0.0.1:8050"
+    assert CONF["resolve_bind"]({"PORT": "10000"}, ROOT / "no-such.env") == "0.0.0.0:10000"
+
+
+def test_a_bad_port_names_where_it_came_from(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=eighty\n")
+    with pytest.raises(SystemExit, match=r"PORT from .*\.env must be a port number"):
+        CONF["resolve_bind"]({}, env_file)
+    with pytest.raises(SystemExit, match="PORT from the environment"):
+        CONF["resolve_bind"]({"PORT": "70000"}, env_file)
+
+
+def test_gunicorn_reads_host_and_port_from_dotenv(tmp_path):
+    """The real gunicorn, started where a .env (as .env.example writes it) is: loopback."""
+    (tmp_path / ".env").write_text("HOST=127.0.0.1\nPORT=8055\n")
+    assert print_config(cwd=tmp_path)["bind"] == "['127.0.0.1:8055']"
+    assert print_config(cwd=tmp_path, PORT="10000")["bind"] == "['127.0.0.1:10000']"
+    assert print_config(cwd=tmp_path, GUNICORN_BIND="127.0.0.1:9999")["bind"] == "['127.0.0.1:9999']"
+
+
+def test_worker_reports_the_bound_address_to_the_open_proxy_check(monkeypatch):
+    """post_fork gives the worker GUNICORN_BIND = what gunicorn bound (a public address
+    first), which chat_app's OPEN PROXY check reads."""
+    monkeypatch.setenv("GUNICORN_BIND", "")  # recorded, so teardown removes what post_fork sets
+    worker = SimpleNamespace(cfg=SimpleNamespace(bind=["127.0.0.1:8050", "0.0.0.0:8051"]))
+    CONF["post_fork"](None, worker)
+    assert os.environ["GUNICORN_BIND"] == "0.0.0.0:8051"
+    CONF["post_fork"](None, SimpleNamespace(cfg=SimpleNamespace(bind=["127.0.0.1:8050"])))
+    assert os.environ["GUNICORN_BIND"] == "127.0.0.1:8050"
+
+
+def test_host_from_the_environment_keeps_gunicorn_off_the_open_internet(upstream):
+    """HOST=127.0.0.1 and PORT (no GUNICORN_BIND), a server key and no ACCESS_CODES: gunicorn
+    listens on loopback and prints no OPEN PROXY warning (it bound 0.0.0.0 before)."""
+    port = free_port()
+    env = app_env(upstream, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="1")
+    env.pop("GUNICORN_BIND", None)
+    app = AppProcess(env, [sys.executable, "-m", "gunicorn", "chat_app:server"], port)
+    try:
+        time.sleep(0.5)
+        log = app.log()
+    finally:
+        app.stop()
+    assert f"Listening at: http://127.0.0.1:{port}" in log
+    assert "OPEN PROXY" not in log
 
 
 def start_gunicorn(upstream, worker_class: str, **extra: str) -> AppProcess:

@@ -174,12 +174,27 @@ def test_body_too_large_is_413_json(make_client, fresh_upstream):
 
 @pytest.mark.parametrize("locale,needle", [("en-US", "Set OPENAI_API_KEY"), ("zh-CN", "设置 OPENAI_API_KEY")])
 def test_no_api_key_is_503_with_how_to(make_client, fresh_upstream, locale, needle):
-    client = make_client(openai_api_key=None)
+    client = make_client(openai_api_key=None, provider="openai")  # a loopback URL alone needs no key
     response = client.post("/api/chat/stream", json=body("hi"), headers={"Accept-Language": locale})
     assert response.status_code == 503
     error = response.get_json()["error"]
     assert error["code"] == "no_api_key" and needle in error["message"] and ".env" in error["message"]
     assert fresh_upstream.requests == []
+
+
+def test_a_local_server_needs_no_key(make_client, fresh_upstream):
+    """A loopback base URL without PROVIDER (llama.cpp, Ollama …): no key, no banner; the
+    SDK sends the placeholder (chatcore.providers.PLACEHOLDER_API_KEY)."""
+    from chatcore.providers import PLACEHOLDER_API_KEY
+    from components.layout import public_config
+
+    client = make_client(openai_api_key=None)
+    response = client.post("/api/chat/stream", json=body("hi"))
+    assert response.status_code == 200
+    names = [name for name, _ in parse_events(response.get_data())]
+    assert "error" not in names and names[-1] == "done", names
+    assert fresh_upstream.requests[-1]["headers"]["Authorization"] == f"Bearer {PLACEHOLDER_API_KEY}"
+    assert public_config(client.application.config["CHAT_SETTINGS"])["has_server_key"] is True
 
 
 def test_user_key_used_when_allowed_and_server_key_never_sent_elsewhere(make_client, fresh_upstream):
@@ -248,6 +263,7 @@ def test_real_process_json_errors(real_app, fresh_upstream):
 def test_real_process_no_api_key(upstream):
     env = app_env(upstream)
     env["OPENAI_API_KEY"] = ""
+    env["PROVIDER"] = "openai"  # a loopback URL alone needs no key
     app = AppProcess(env)
     try:
         response = post(app, body("hi"))

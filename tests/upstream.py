@@ -86,6 +86,16 @@ Directives (``!fault ...`` as the start of the last user message)::
     long [n_chars]                fast reply of exactly n_chars (default 4000)
                                   of lorem text with newlines and a ``` block
     hangheaders                   never send response headers (hang_headers)
+    500 | 503 [retry_after]       (also) with a Retry-After header (seconds)
+    truncate [n]                  n deltas (default 2), then a clean end of the
+                                  body: no finish_reason, usage or [DONE]
+    drop                          headers, then TCP close before any event
+    badshape [n]                  n deltas, a chunk {"choices": "oops"}, the rest
+    errorchunk [n]                n deltas, data: {"error": {"code": 502, ...}}
+    once <directive ...>          the directive the first time this exact last
+                                  user message is seen (since start/reset), the
+                                  echo afterwards: an automatic retry or the
+                                  Retry button then succeeds
 
 The echoed text of fault replies is ``"Echo: " + <whole last user message>``.
 
@@ -119,7 +129,7 @@ Introspection (thread-safe, for assertions from the test thread)
   ``time.monotonic()`` seconds, ``chunks_sent`` counts deltas (content and
   reasoning).
   ``reason`` is one of ``"completed"``, ``"client_disconnected"``, ``"cut"``,
-  ``"server_stopped"``, ``"error"``.
+  ``"truncated"``, ``"error_chunk"``, ``"server_stopped"``, ``"error"``.
   A response's record is appended just before its last bytes are written, so
   once the client has read a whole response its record is already there.
   A client disconnect is noticed while the server is sleeping between chunks
@@ -163,11 +173,16 @@ FAULTS = (
     "malformed_chunk",
     "no_finish_reason",
     "hang_headers",
+    "truncate",
+    "drop_after_headers",
+    "malformed_shape",
+    "error_chunk",
 )
 
 DIRECTIVES = (
     "401", "403", "404", "429", "500", "503",
     "hang", "stall", "cut", "malformed", "nofinish", "slow", "long", "hangheaders",
+    "truncate", "drop", "badshape", "errorchunk", "once",
 )
 
 # Where a reply's reasoning goes (Reply.reasoning_field): a delta field, or "think" =
@@ -238,7 +253,17 @@ class Reply:
       event, then the remaining deltas, finish chunk and ``[DONE]``;
     * ``"no_finish_reason"``: like ``finish_reason=None``;
     * ``"hang_headers"``: the request is read, no response headers are ever
-      sent.
+      sent;
+    * ``"truncate"``: ``fault_after`` deltas, then the HTTP body ends cleanly (the
+      terminating zero-length chunk) with no finish_reason, usage or ``[DONE]``
+      (llmock's ``truncate``: no SDK raises for it);
+    * ``"drop_after_headers"``: ``200`` headers, then the TCP connection is closed
+      before any event (llmock's ``disconnect`` at chunk 0);
+    * ``"malformed_shape"``: ``fault_after`` deltas, then a chunk that is valid JSON
+      but not a ``chat.completion.chunk`` (``{"choices": "oops"}``), then the rest;
+    * ``"error_chunk"``: ``fault_after`` deltas, then an OpenRouter-style mid-stream
+      error object ``data: {"error": {"code": <status>, "message"}}`` (``status``
+      of the reply, 502 if 200), then ``[DONE]``.
 
     ``headers`` are added to every kind of response.
 
@@ -527,6 +552,7 @@ class UpstreamServer:
         self._max_open_streams = 0
         self._generation = 0  # bumped by reset(); older requests record nothing
         self._model_entries: list[Any] | None = None  # script_models(): raw "data" entries
+        self._once_seen: set[str] = set()  # "!fault once ..." messages already faulted
         self._models_status = 200
         self._models_requests = 0
         self._ids = itertools.count(1)
@@ -618,6 +644,7 @@ class UpstreamServer:
             self._model_entries = None
             self._models_status = 200
             self._models_requests = 0
+            self._once_seen.clear()
 
     def wait_for(self, predicate: Callable[["UpstreamServer"], bool], timeout: float = 5.0) -> bool:
         """Block until ``predicate(self)`` is true (re-checked on every recorded
@@ -968,7 +995,8 @@ class UpstreamServer:
 
         if name in ("401", "403", "404", "500", "503"):
             status = int(name)
-            return Reply(fault="http_error", status=status, error_body=_error_body(status, model=model))
+            headers = {"Retry-After": rest[0]} if rest and name in ("500", "503") else {}
+            return Reply(fault="http_error", status=status, headers=headers, error_body=_error_body(status, model=model))
         if name == "429":
             ra = rest[0] if rest else "1"
             return Reply(fault="http_error", status=429, headers={"Retry-After": ra},
@@ -987,6 +1015,17 @@ class UpstreamServer:
             return Reply(content=echo, fault="no_finish_reason")
         if name == "slow":
             return Reply(content=echo, chunk_delay=max(0.0, num(200.0)) / 1000.0)
+        if name in ("truncate", "badshape", "errorchunk"):
+            fault = {"truncate": "truncate", "badshape": "malformed_shape", "errorchunk": "error_chunk"}[name]
+            return Reply(content=echo, fault=fault, fault_after=int(max(0.0, num(2.0))))
+        if name == "drop":
+            return Reply(content=echo, fault="drop_after_headers")
+        if name == "once":
+            key = echo
+            with self._lock:
+                seen = key in self._once_seen
+                self._once_seen.add(key)
+            return Reply(content=echo) if seen else self._directive(rest, echo, model)
         if name == "long":
             return Reply(content=lorem(int(max(0.0, num(4000.0)))), first_token_delay=0.0, chunk_delay=0.0)
         return Reply(fault="http_error", status=400, error_body=_error_body(
@@ -1046,6 +1085,13 @@ class UpstreamServer:
                 reason = "completed"
             elif fault == "hang_headers":
                 await self._hang(watcher)
+            elif fault == "drop_after_headers" and stream:
+                conn.writer.write(_head(200, {"Content-Type": "text/event-stream; charset=utf-8",
+                                              "Transfer-Encoding": "chunked", **reply.headers}))
+                await _flush(conn.writer)
+                state["finish"]("cut")
+                conn.writer.close()
+                reason, keep_alive = "cut", False
             elif stream:
                 reason = await self._stream(conn, index, body, reply, fault, watcher, state)
                 if reason == "cut":
@@ -1168,7 +1214,8 @@ class UpstreamServer:
             await self._hang(watcher)
         await self._sleep(ftd, watcher)
         limit = len(chunks)
-        if fault in ("stall_mid_stream", "cut_mid_stream", "malformed_chunk"):
+        if fault in ("stall_mid_stream", "cut_mid_stream", "malformed_chunk", "truncate", "malformed_shape",
+                     "error_chunk"):
             limit = min(max(0, reply.fault_after), len(chunks))
         w.write(event({"role": "assistant", "content": "", "refusal": None}))
         for i in range(limit):
@@ -1186,9 +1233,23 @@ class UpstreamServer:
             state["finish"]("cut")
             w.close()
             return "cut"
-        if fault == "malformed_chunk":
+        if fault == "truncate":
+            state["finish"]("truncated")
+            w.write(b"0\r\n\r\n")
+            await w.drain()
+            return "truncated"
+        if fault == "error_chunk":
+            status = reply.status if reply.status != 200 else 502
             await self._sleep(cd, watcher)
-            w.write(_frame(b"data: {not json\n\n"))
+            state["finish"]("error_chunk")
+            w.write(_frame(b"data: " + _dumps({"error": {"code": status, "message": "Upstream provider error."}})
+                           + b"\n\n") + _frame(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+            await w.drain()
+            return "error_chunk"
+        if fault in ("malformed_chunk", "malformed_shape"):
+            await self._sleep(cd, watcher)
+            bad = b"data: {not json\n\n" if fault == "malformed_chunk" else b'data: {"choices": "oops"}\n\n'
+            w.write(_frame(bad))
             await w.drain()
             for i in range(limit, len(chunks)):
                 await self._sleep(cd, watcher)

@@ -12,6 +12,7 @@ import { PAGE_VISIBLE, visibleCount } from './render.mjs';
 import { openSidebar, sidebarIsOpen } from './sidebar.mjs';
 import { activeConversation, findConversation, findMessage, setActive, state } from './state.mjs';
 import { nearBottom } from './stream.mjs';
+import { keepDraft } from './draft.mjs';
 import { CLS } from './classes.mjs';
 
 function switchTo(convId) {
@@ -113,10 +114,16 @@ function onScroll(event) {
   if (element.scrollTop < 300 && !state.keepScroll) { showEarlier(); }
 }
 
+// What is typed is kept for a reload (draft.mjs).
+function onInput(event) {
+  if (event.target && event.target.id === id('INPUT')) { keepDraft(event.target.value); }
+}
+
 /** Install the delegated listeners (once, from main.mjs). */
 export function installPageEvents() {
   document.addEventListener('click', onClick, false);
   document.addEventListener('toggle', onToggle, true);
   document.addEventListener('keydown', onKeydown, true);
   document.addEventListener('scroll', onScroll, true);
+  document.addEventListener('input', onInput, true);
 }

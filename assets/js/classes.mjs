@@ -20,6 +20,8 @@ export const CLS = Object.freeze({
   messageTtft: 'chat-message-ttft',
   messageModel: 'chat-message-model',
   messageToolbar: 'chat-message-toolbar',
+  messageSelect: 'chat-message-select',    // the <input type=checkbox> of Export selected
+  messageSelectBox: 'chat-message-select-box', // the dcc.Checklist around it
   avatar: (role) => 'chat-avatar chat-avatar-' + role,
   reasoning: 'chat-reasoning',             // a stored reply's <details> with its thinking
   streamActive: 'chat-message chat-message-assistant chat-stream-active',

@@ -11,6 +11,8 @@ import {
   activeConversation, commit, editable, editableActive, ensureData, findConversation, historyOf,
   makeTitle, newConversation as emptyConversation, nextSeq, publish, setActive, state
 } from './state.mjs';
+import { waitLeft } from './retry.mjs';
+import { dropDraft } from './draft.mjs';
 import { startStream } from './stream.mjs';
 
 const RENAMED_TITLE_MAX = 120; // a typed title (the schema allows longer ones, e.g. restored)
@@ -46,6 +48,7 @@ export function send(value, cfg) {
   conversation.updated_at = Date.now();
   state.data = next;
   startStream(conversation);
+  dropDraft(); // stored with the conversation now
   return [publish(next), ''];
 }
 
@@ -54,6 +57,8 @@ export function retry(cfg) {
   setConfig(cfg);
   const data = historyOf();
   if (state.run || !data) { return noUpdate(); }
+  const open = activeConversation(data);
+  if (open && waitLeft(open.id) > 0) { return noUpdate(); } // the button counts down meanwhile
   const next = ensureData(data);
   const conversation = editableActive(next);
   const messages = conversation.messages;

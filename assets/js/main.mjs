@@ -8,8 +8,10 @@
  * state and history operations) · persist (IndexedDB via assets/storage.js, prefs) ·
  * sse (the event-stream parser) · payload (the request body) · stream (one reply) ·
  * render (messages as Dash dicts) · sidebar · conversation (send, retry, edit …) ·
- * actions (DOM events) · backup (backup, restore, export) · settings · theme · mermaid
- * · classes (CSS class names) · dash (Dash glue) · debug.
+ * actions (DOM events) · backup (backup, restore, export, Export all) · exporter
+ * (Markdown export in the browser) · zip (Export all's files) · settings · theme · mermaid
+ * · retry (the Retry button's wait) · draft (the typed text kept for a reload) · classes
+ * (CSS class names) · dash (Dash glue) · debug.
  */
 import * as backup from './backup.mjs';
 import { coerce } from './config.mjs';
@@ -37,10 +39,13 @@ window.dash_clientside.chat = {
   backupExport: () => backup.backupExport(),
   importBackup: (contents, filename, data, config) => backup.importBackup(contents, filename, config),
   prepareExport: (nClicks, data, prefs, config) => backup.prepareExport(prefs, config),
+  prepareExportSelected: (nClicks, data, prefs, config) => backup.prepareExportSelected(prefs, config),
+  exportAll: (nClicks, prefs, config) => backup.exportAll(prefs, config),
   openSettings: (nClicks, scope, data, prefs) => settings.openSettings(scope, prefs),
   validateSettings: (...values) => settings.validateSettings(values),
   // (nClicks, scope, ...one value per spec field, api key, base URL, data, prefs)
   saveSettings: (nClicks, scope, ...rest) => settings.saveSettings(scope, rest.slice(0, -2), rest[rest.length - 1]),
+  saveOwnKey: (nClicks, value, prefs) => settings.saveOwnKey(value, prefs),
   toggleTheme: (nClicks, prefs) => settings.toggleTheme(prefs),
   applyTheme: (prefs, config) => settings.themeFromPrefs(prefs, config),
   switchLanguage: (nClicks, config) => settings.switchLanguage(config)
@@ -64,3 +69,4 @@ window.chatDebug = Object.assign(debug, {
 });
 
 installPageEvents();
+backup.installSelection(); // the messages' checkboxes (Export selected)

@@ -15,6 +15,8 @@ import { activeConversation, findConversation, state } from './state.mjs';
 import { scrollToBottom, showStreamMessage, thoughtSeconds } from './stream.mjs';
 import { codeTheme, isDark } from './theme.mjs';
 import { CLS, GLYPHS } from './classes.mjs';
+import { showRetry } from './retry.mjs';
+import { restoreDraft } from './draft.mjs';
 import { drawConversations } from './sidebar.mjs';
 
 const INITIAL_VISIBLE = 40; // messages drawn when a conversation opens
@@ -93,6 +95,15 @@ function reasoningBlock(message) {
       markdown(message.reasoning, false)
     ] });
 }
+/** The message's checkbox for Export selected: a dcc.Checklist of one option, whose
+ *  <input type=checkbox> has CLS.messageSelect; the label is for screen readers only. */
+function selectBox(message) {
+  const label = text('select_message');
+  return component('Checklist', 'dash_core_components', {
+    className: CLS.messageSelectBox, inputClassName: CLS.messageSelect, labelClassName: CLS.messageSelectBox + '-label',
+    options: [{ label: label, value: 'on', title: label }], value: state.selected[message.id] ? ['on'] : []
+  });
+}
 function messageComponent(message, index, lastIndex, lastAssistant) {
   const role = message.role === 'user' ? 'user' : (message.role === 'system' ? 'system' : 'assistant');
   const avatar = div(CLS.avatar(role), role === 'user' ? '\u263a' : '\u2726');
@@ -106,6 +117,8 @@ function messageComponent(message, index, lastIndex, lastAssistant) {
     actions.push(actionButton('regenerate', text('regenerate'), idAttr));
     if (message.finish_reason === 'length') { actions.push(actionButton('continue', text('continue'), idAttr)); }
   }
+  // ticked for Export selected: its state lives in state.selected (backup.mjs reads the clicks)
+  actions.push(selectBox(message));
   const body = [div(CLS.messageRoleLine, roleLine)];
   if (role === 'assistant' && asText(message.reasoning)) { body.push(reasoningBlock(message)); }
   body.push(role === 'user' ? div(CLS.messageText, asText(message.content)) : markdown(message.content, true));
@@ -125,7 +138,7 @@ let drawCache = {};
 function drawMessage(message, index, lastIndex, lastAssistant) {
   const key = [message.id, index === lastIndex, index === lastAssistant, message.finish_reason, message.stopped,
     message.incomplete, message.trimmed, message.model, JSON.stringify(message.usage || null), message.reasoning_ms,
-    !!state.reasoningOpen[message.id], locale(), isDark(), !!window.mermaid].join('|');
+    !!state.reasoningOpen[message.id], !!state.selected[message.id], locale(), isDark(), !!window.mermaid].join('|');
   const hit = drawCache[message.id];
   if (hit && hit.key === key && hit.content === message.content) { return hit.dict; }
   const dict = messageComponent(message, index, lastIndex, lastAssistant);
@@ -179,6 +192,7 @@ export function renderMessages(data, view, prefs, activeStored, cfg) {
   }
   data = state.data;
   saveHistory(data);
+  restoreDraft();
   // on load: the conversation open last in this browser, else the history's own
   if (state.activeId === null && activeStored && findConversation(data, activeStored)) { state.activeId = activeStored; }
   loadModels();
@@ -190,6 +204,7 @@ export function renderMessages(data, view, prefs, activeStored, cfg) {
   if (switched) { drawCache = {}; }
   const children = drawnChildren(messages, conversation ? visibleCount(conversation.id) : INITIAL_VISIBLE, run && run.continueId);
   const error = conversation && conversation.error;
+  if (error) { showRetry(conversation.id); }
   const streamingHere = !!(run && conversation && run.conversationId === conversation.id);
   showStreamMessage(streamingHere);
   // the conversation list follows in the same callback (one Dash round per commit)

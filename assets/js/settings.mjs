@@ -20,7 +20,12 @@ export function loadModels() {
     .then(function (body) {
       const checked = coerce('ModelList', body);
       if (!checked.ok) { return; }
-      setProps(id('SET_MODEL'), { options: (checked.value.models || []).map((name) => ({ label: name, value: name })) });
+      const groups = checked.value.groups;
+      // CONNECTIONS: one group per connection, the value is "connection/model"
+      const options = groups
+        ? groups.map((g) => ({ group: g.label, options: g.models.map((m) => ({ label: m.model, value: m.id })) }))
+        : (checked.value.models || []).map((name) => ({ label: name, value: name }));
+      setProps(id('SET_MODEL'), { options: options });
     })
     .catch(function () { modelsLoaded = false; });
 }
@@ -99,6 +104,16 @@ export function saveSettings(scope, fields, prefs) {
   state.prefs = nextPrefs;
   toast('success', text('saved'));
   return [nextData, nextPrefs, false];
+}
+
+/** First-run panel Save → [prefs with the user's own key, the field emptied]. */
+export function saveOwnKey(value, prefs) {
+  const key = String(value || '').trim();
+  if (!key) { toast('warning', text('empty_input')); return [noUpdate(), noUpdate()]; }
+  const next = Object.assign({}, trustedPrefs(prefs), { api_key: key });
+  state.prefs = next;
+  toast('success', text('first_run_saved'));
+  return [next, ''];
 }
 
 /** Theme button → the prefs with light/dark flipped. */

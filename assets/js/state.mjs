@@ -24,6 +24,7 @@ export const state = {
   renderedId: null, // conversation drawn last (to scroll to the bottom on switch)
   pending: { rename: null, remove: null, edit: null },
   reasoningOpen: {}, // message id → the reader opened its reasoning block
+  selected: {},     // message id → ticked for Export selected (its checkbox, render.mjs)
   keepScroll: null
 };
 

@@ -6,13 +6,14 @@
  * Owns the run object (state.run while it streams). Every path — send, retry,
  * regenerate, edit, continue — comes through startStream.
  */
-import { coerce, config, id, locale, text } from './config.mjs';
+import { asText, coerce, config, id, locale, text } from './config.mjs';
 import { debug } from './debug.mjs';
 import { setProps, uid } from './dash.mjs';
 import { requestPayload } from './payload.mjs';
 import { createSSEParser } from './sse.mjs';
 import { activeConversation, commit, editable, ensureData, findIndex, state } from './state.mjs';
 import { CLS } from './classes.mjs';
+import { noteFailure, noteSuccess } from './retry.mjs';
 
 const FLUSH_MS = 40; // ≈25 Markdown updates a second at most
 
@@ -88,7 +89,13 @@ function handleEvent(run, name, raw) {
   const checked = coerce(schemaName, parsed);
   if (!checked.ok) { return; }
   const data = checked.value;
-  if (name === 'reasoning') {
+  if (run.status && name !== 'retry' && name !== 'meta') { clearStatus(run); }
+  if (name === 'retry') {
+    // the server waits before trying the upstream again (nothing was shown yet)
+    run.status = true;
+    run.retries = (run.retries || 0) + 1;
+    setProps(id('STREAM_STATUS'), { children: asText(data.message) });
+  } else if (name === 'reasoning') {
     if (run.ttftReasoningMs === null) { run.ttftReasoningMs = performance.now() - run.t0; }
     run.reasoning += data.content;
     scheduleFlush(run);
@@ -116,6 +123,10 @@ function handleEvent(run, name, raw) {
   }
 }
 
+function clearStatus(run) {
+  run.status = false;
+  setProps(id('STREAM_STATUS'), { children: '' });
+}
 function httpError(status) { return { status: status, code: 'http_' + status, message: 'HTTP ' + status }; }
 
 /**
@@ -222,9 +233,14 @@ function finishRun(run) {
     ttft_ms: run.ttftMs, total_ms: performance.now() - run.t0, deltas: run.deltas, flushes: run.flushes,
     chars: run.text.length, finish_reason: run.finishReason, stopped: run.stopped,
     error: run.error ? run.error.code : null, server: run.server || null,
-    trimmed: run.trimmed, left_out: run.leftOut
+    trimmed: run.trimmed, left_out: run.leftOut, retries: run.retries || 0
   };
   setStreaming(false);
+  if (run.status) { clearStatus(run); }
+  // the Retry button waits out Retry-After and backs off over consecutive failures
+  if (run.error && !run.stopped) { noteFailure(run.conversationId, run.error); } else if (!run.stopped) { noteSuccess(run.conversationId); }
+  // a reply answered with the user's own key: the no-key banner has done its job
+  if (!run.error && run.done && state.prefs && state.prefs.api_key) { setProps(id('KEY_ALERT'), { style: { display: 'none' } }); }
   // the header's budget line (callbacks/budget.py) is drawn again after a reply, only
   // when budgets apply: a server round trip on every commit would cost every user
   if (config().budgets) { setProps(id('BUDGET_TICK'), { data: Date.now() }); }
