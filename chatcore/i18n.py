@@ -123,6 +123,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en-US": "Something went wrong on the server. Try again.",
         "zh-CN": "服务器出错，请重试。",
     },
+    # --- local mode: the proxy every OpenAI request goes through is not reachable ---
+    "proxy_connection": {
+        "en-US": "Could not reach the model provider through the local proxy LOCAL_PROXY={proxy}. Is the proxy "
+        "running? (In local mode every OpenAI request goes through it.)",
+        "zh-CN": "无法通过本地代理 LOCAL_PROXY={proxy} 连接模型服务。代理是否在运行？（local 模式下所有 OpenAI 请求都经由它。）",
+    },
     # --- automatic retries before the reply starts (chatcore.client.RetryPolicy) ---
     "retrying": {
         "en-US": "Retrying in {seconds} s… (retry {attempt} of {max_retries})",

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import ValidationError
@@ -70,7 +71,7 @@ from chatcore.client import (
     MODEL_LISTS, ClientOptions, RetryPolicy, get_client, is_chat_model, list_models, stream_chat_batches,
 )
 from chatcore.errors import ChatError, map_exception
-from chatcore.i18n import normalize_locale
+from chatcore.i18n import normalize_locale, text
 from .limits import get_limits
 from . import disconnect
 from chatcore.context import message_tokens, prepare_upstream
@@ -113,6 +114,14 @@ def client_options(settings, base_url: str | None = None, connection_url: str | 
         max_retries=settings.max_retries,
         guard=user_guard(settings) if base_url else None,
     )
+
+
+def proxy_error(error: dict, proxy: str, locale: str) -> dict:
+    """A connection error in ``local`` mode names the proxy it went through
+    (``LOCAL_PROXY``, with any ``user:password@`` left out): code ``proxy_connection``."""
+    parts = urlsplit(proxy)
+    shown = urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), parts.path, "", "")) if parts.hostname else "?"
+    return {**error, "code": "proxy_connection", "message": text("proxy_connection", locale, proxy=shown)}
 
 
 def registry():
@@ -199,6 +208,7 @@ def chat_stream() -> Response:
         if chat_request.locale:
             locale = normalize_locale(chat_request.locale)
         route = None
+        base_url = None  # a user's own base URL
         if backend is None:
             # the connection of the requested model id ("connection/model"; CONNECTIONS)
             route = registry().resolve(chat_request.model)
@@ -294,6 +304,8 @@ def chat_stream() -> Response:
                     elif name == "finish":
                         finish_reason = data["finish_reason"]
                     elif name == "error":
+                        if data.get("code") == "connection" and settings.use_local_proxy and not base_url:
+                            data = proxy_error(data, settings.local_proxy, locale)
                         outcome = f"error {data['status']} {data['code']}"
                         refused_by_upstream = not received  # an error before any text: nothing to bill
                     elif name == "usage":

@@ -344,3 +344,17 @@ def test_json_errors_are_localized(make_client, fresh_upstream, accept, prefix):
     response = make_client().post("/api/chat/stream", json={"messages": []}, headers={"Accept-Language": accept})
     assert response.status_code == 422
     assert response.get_json()["error"]["message"].startswith(prefix)
+
+
+def test_local_mode_proxy_down_names_local_proxy(make_client, fresh_upstream):
+    """``local`` mode with the proxy not running: the error names LOCAL_PROXY (its
+    user:password left out), not just "could not connect"."""
+    from tests.conftest import free_port
+
+    proxy = f"http://someone:s3cret-pw@127.0.0.1:{free_port()}"
+    client = make_client(use_local_proxy=True, local_proxy=proxy)
+    events = parse_events(client.post("/api/chat/stream", json=body("hi")).get_data())
+    errors = [data for name, data in events if name == "error"]
+    assert errors and errors[0]["code"] == "proxy_connection", events
+    assert "LOCAL_PROXY=http://127.0.0.1:" in errors[0]["message"] and "s3cret" not in errors[0]["message"]
+    assert fresh_upstream.requests == []

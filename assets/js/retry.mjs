@@ -3,9 +3,12 @@
  * chatcore/client.py RetryPolicy). After a failed reply the button stays disabled with
  * a countdown ("Retry in N s") until the upstream's Retry-After (error.retry_after)
  * has passed, and consecutive failures of one conversation wait longer each time:
- * exponential backoff with full jitter — uniform in [0, min(backoff_max_s,
- * backoff_base_s · 2^(n-1))] for the n-th consecutive failure — with the limits of
- * config.retry, the same numbers the server uses. A reply that succeeds resets it.
+ * exponential backoff with "equal jitter" (AWS Architecture Blog, "Exponential Backoff
+ * And Jitter", 2015) — uniform in [c/2, c] with c = min(backoff_max_s, backoff_base_s ·
+ * 2^(n-1)) for the n-th consecutive failure — with the limits of config.retry, the
+ * numbers the server uses. Never an instant resend: a press right after a failure
+ * still waits c/2 (the server's own retries use full jitter; the user's come after it
+ * already failed). A reply that succeeds resets it.
  */
 import { config, id, text } from './config.mjs';
 import { setProps } from './dash.mjs';
@@ -20,7 +23,7 @@ export function noteFailure(convId, error, random) {
   const entry = gates[convId] || { failures: 0, notBefore: 0 };
   entry.failures += 1;
   const ceiling = Math.min(limits.backoff_max_s || 0, (limits.backoff_base_s || 0) * Math.pow(2, entry.failures - 1));
-  const backoff = (random || Math.random)() * ceiling;
+  const backoff = ceiling / 2 + (random || Math.random)() * ceiling / 2;
   const asked = Math.max(0, Number(error && error.retry_after) || 0);
   const wait = Math.min(Math.max(asked, backoff), Math.max(limits.cap_s || 0, asked));
   entry.notBefore = Date.now() + wait * 1000;

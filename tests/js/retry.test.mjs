@@ -27,6 +27,8 @@ test('consecutive failures back off exponentially (full jitter), up to the cap',
   assert.ok(Math.abs(waits[0] - limits.backoff_base_s) < 1e-3, waits.join());
   assert.ok(Math.abs(waits[1] - 2 * limits.backoff_base_s) < 1e-3, waits.join());
   assert.ok(waits[waits.length - 1] <= Math.min(limits.backoff_max_s, limits.cap_s) + 1e-9, waits.join());
+  noteSuccess('b');
+  assert.ok(noteFailure('b', {}, () => 0) >= limits.backoff_base_s / 2 - 1e-9, 'never an instant resend');
   const jittered = new Set([1, 2, 3].map(() => { noteSuccess('c'); return noteFailure('c', {}); }));
   assert.ok(jittered.size > 1, 'the wait is random, so retries do not come at a constant interval');
 });
