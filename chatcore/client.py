@@ -115,7 +115,8 @@ def usage_data(usage: Any) -> dict:
     when the upstream reports ``completion_tokens_details.reasoning_tokens`` as a whole
     number (OpenAI
     https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage,
-    DeepSeek, OpenRouter), ``reasoning_tokens``."""
+    DeepSeek, OpenRouter), ``reasoning_tokens``; OpenRouter's ``cost`` (USD,
+    https://openrouter.ai/docs/use-cases/usage-accounting) as ``cost``."""
     if isinstance(usage, dict):
         get = usage.get
         details = get("completion_tokens_details")
@@ -132,6 +133,9 @@ def usage_data(usage: Any) -> dict:
     }
     if _count(reasoning_tokens) is not None:
         data["reasoning_tokens"] = reasoning_tokens
+    cost = get("cost")  # OpenRouter: what the request cost, in USD (its "credits")
+    if isinstance(cost, (int, float)) and not isinstance(cost, bool) and cost >= 0:
+        data["cost"] = float(cost)
     return data
 
 

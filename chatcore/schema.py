@@ -57,13 +57,17 @@ def _range(name: str) -> dict:
 class Usage(BaseModel):
     """Token usage of one reply (OpenAI ``usage`` object, the counted fields only;
     ``reasoning_tokens`` is its ``completion_tokens_details.reasoning_tokens``, part of
-    ``completion_tokens``)."""
+    ``completion_tokens``). ``cost``: what the upstream says the reply cost, in USD
+    (OpenRouter's ``usage.cost``); ``estimated``: the upstream reported no usage and
+    the counts are the app's own estimate (``chatcore.context.estimate_tokens``)."""
 
     model_config = _STRICT
     prompt_tokens: int | None = Field(default=None, ge=0)
     completion_tokens: int | None = Field(default=None, ge=0)
     total_tokens: int | None = Field(default=None, ge=0)
     reasoning_tokens: int | None = Field(default=None, ge=0)
+    cost: float | None = Field(default=None, ge=0)
+    estimated: bool | None = None
 
 
 class ErrorInfo(BaseModel):

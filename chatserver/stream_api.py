@@ -74,7 +74,7 @@ from chatcore.errors import ChatError, map_exception
 from chatcore.i18n import normalize_locale, text
 from .limits import get_limits
 from . import disconnect
-from chatcore.context import message_tokens, prepare_upstream
+from chatcore.context import estimate_tokens, message_tokens, prepare_upstream
 from chatcore.messages import ChatRequest, Limits, describe_validation_error
 from chatcore.netguard import BlockedHost, NetGuard
 from chatcore.reasoning import ReasoningClock, starts_in_reasoning
@@ -317,6 +317,12 @@ def chat_stream() -> Response:
             elapsed_ms = round((time.monotonic() - started) * 1000, 1)
             if not outcome.startswith("error"):
                 outcome = f"ok {finish_reason}"
+                if usage is None and received:
+                    # the upstream reported no usage: the app's one estimator, marked as such
+                    prompt_est = sum(map(message_tokens, messages))
+                    completion_est = estimate_tokens("".join(received))
+                    yield encode_event("usage", {"prompt_tokens": prompt_est, "completion_tokens": completion_est,
+                                                 "total_tokens": prompt_est + completion_est, "estimated": True})
             yield encode_event(
                 "done",
                 {"finish_reason": finish_reason, "ttft_ms": ttft_ms, "elapsed_ms": elapsed_ms, **thinking.fields(time.monotonic())},

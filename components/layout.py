@@ -10,7 +10,7 @@ from dash import dcc, html
 from chatcore.client import BACKOFF_BASE, BACKOFF_MAX, RETRY_AFTER_CAP
 from chatcore.i18n import LOCALE_COOKIE
 from chatcore.messages import Role
-from chatcore.providers import first_run_env_lines
+from chatcore.providers import CURRENCY_SYMBOLS, first_run_env_lines
 from chatserver import access
 from chatcore.schema import committed_schema
 from chatcore.settings_spec import SETTINGS
@@ -78,7 +78,9 @@ def public_config(settings, locale: str = "en-US") -> dict:
         # the operator's SYSTEM_PROMPT stays on the server unless SYSTEM_PROMPT_EDITABLE
         "system_prompt": settings.system_prompt if settings.system_prompt_editable else "",
         "system_prompt_editable": settings.system_prompt_editable,
-        "prices": {name: price.model_dump() for name, price in settings.model_prices.items()},
+        # per 1M tokens, with the currency's symbol for the usage line (¥ for CNY, $ for USD)
+        "usage_cost_symbol": CURRENCY_SYMBOLS["USD"],  # a provider-reported usage.cost is USD (OpenRouter)
+        "prices": {name: {**price.model_dump(), "symbol": price.symbol} for name, price in settings.model_prices.items()},
         "locale": locale,
         "locale_cookie": LOCALE_COOKIE,
         "texts": UI_TEXTS,

@@ -141,6 +141,14 @@ def test_usage_and_cost_are_shown(page, actions_app, fresh_upstream):
     # 12 × 2000 / 1e6 + 3 × 4000 / 1e6 = 0.036 USD
     expect(usage.locator(".chat-message-cost")).to_have_text("≈ $0.0360")
     assert chat_bodies(fresh_upstream)[-1]["stream_options"] == {"include_usage": True}
+    # a provider that reports no usage: the app's estimate, marked as one
+    fresh_upstream.script(Reply("unmetered reply", no_usage=True))
+    send(page, "and now?")
+    expect(page.locator(".chat-message-assistant .chat-message-usage").last).to_contain_text("(estimated: the provider reported none)")
+    # a provider that reports what it cost (OpenRouter's usage.cost) is shown as it is
+    fresh_upstream.script(Reply("metered reply", usage={"prompt_tokens": 1, "completion_tokens": 1, "cost": 0.5}))
+    send(page, "and this?")
+    expect(page.locator(".chat-message-assistant .chat-message-usage").last.locator(".chat-message-cost")).to_have_text("≈ $0.5000")
 
 
 def test_context_trimming_is_reported(page, actions_app, fresh_upstream):

@@ -92,3 +92,10 @@ def test_no_id_or_range_literal_in_the_page_modules():
         strings = set(re.findall(r"'([^'\\]*)'", code))
         assert not (strings & id_values), (path.name, strings & id_values)
         assert "/api/" not in code and "/assets/" not in code, path.name
+
+
+def test_prices_carry_their_currency_symbol():
+    settings = make_settings(model_prices={"m-cny": {"prompt": 2, "completion": 3, "currency": "CNY"}, "m-usd": {"prompt": 1, "completion": 1}})
+    prices = public_config(settings)["prices"]
+    assert prices["m-cny"]["symbol"] == "¥" and prices["m-cny"]["currency"] == "CNY"
+    assert prices["m-usd"]["symbol"] == "$"

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from chatcore.context import estimate_tokens
 from chatcore.sse import parse_events
 from tests.conftest import NO_LIMITS, TEST_KEY, AppProcess, app_env
 from tests.upstream import Reply
@@ -358,3 +359,19 @@ def test_local_mode_proxy_down_names_local_proxy(make_client, fresh_upstream):
     assert errors and errors[0]["code"] == "proxy_connection", events
     assert "LOCAL_PROXY=http://127.0.0.1:" in errors[0]["message"] and "s3cret" not in errors[0]["message"]
     assert fresh_upstream.requests == []
+
+
+def test_usage_is_estimated_when_the_upstream_reports_none(make_client, fresh_upstream):
+    fresh_upstream.script(Reply(content="hello there, 你好", no_usage=True))
+    events = parse_events(make_client().post("/api/chat/stream", json=body("hi")).get_data())
+    usage = [data for name, data in events if name == "usage"]
+    assert len(usage) == 1 and usage[0]["estimated"] is True, events
+    assert usage[0]["completion_tokens"] == estimate_tokens("hello there, 你好") and usage[0]["prompt_tokens"] > 0
+    assert [name for name, _ in events][-2:] == ["usage", "done"]
+
+
+def test_reported_usage_and_openrouter_cost_pass_through(make_client, fresh_upstream):
+    fresh_upstream.script(Reply(content="priced", usage={"prompt_tokens": 5, "completion_tokens": 2, "cost": 0.00042}))
+    events = parse_events(make_client().post("/api/chat/stream", json=body("hi")).get_data())
+    usage = [data for name, data in events if name == "usage"]
+    assert usage == [{"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7, "cost": 0.00042}], usage

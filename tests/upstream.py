@@ -296,6 +296,7 @@ class Reply:
     chunk_delay: float | None = None
     finish_reason: str | None = "stop"
     usage: dict | None = None
+    no_usage: bool = False  # never send a usage chunk, whatever stream_options asks (some providers)
     status: int = 200
     error_body: dict | None = None
     headers: dict = field(default_factory=dict)
@@ -1181,7 +1182,7 @@ class UpstreamServer:
                       watcher: asyncio.Future, state: dict) -> str:
         chunks, ftd, cd, usage = self._plan(body, reply)
         model = body.get("model") or "test-model"
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage")) and not reply.no_usage
         cid = f"chatcmpl-test{next(self._ids)}"
         created = int(time.time())
         finish = None if fault == "no_finish_reason" else reply.finish_reason

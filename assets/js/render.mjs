@@ -63,12 +63,15 @@ function usageLine(message) {
   if (message.usage) {
     const promptTokens = Number(message.usage.prompt_tokens) || 0;
     const completionTokens = Number(message.usage.completion_tokens) || 0;
-    parts.push(text('usage', { prompt: promptTokens, completion: completionTokens }));
+    parts.push(text(message.usage.estimated ? 'usage_estimated' : 'usage', { prompt: promptTokens, completion: completionTokens }));
     const prices = config().prices || {};
     const price = typeof message.model === 'string' && Object.prototype.hasOwnProperty.call(prices, message.model) ? prices[message.model] : null;
-    if (price) {
+    if (typeof message.usage.cost === 'number') {
+      // what the provider says it cost (OpenRouter's usage.cost, USD)
+      parts.push(span(CLS.messageCost, text('cost', { symbol: config().usage_cost_symbol, cost: formatCost(message.usage.cost) })));
+    } else if (price) {
       const cost = (price.prompt * promptTokens + price.completion * completionTokens) / 1e6;
-      parts.push(span(CLS.messageCost, text('cost', { cost: formatCost(cost) })));
+      parts.push(span(CLS.messageCost, text('cost', { symbol: price.symbol || '', cost: formatCost(cost) })));
     }
     if (Number(message.usage.reasoning_tokens) > 0) {
       parts.push(span(CLS.messageReasoningTokens, text('reasoning_tokens', { n: Number(message.usage.reasoning_tokens) })));
