@@ -198,13 +198,16 @@ class ModelList(BaseModel):
 
 # --- server events of POST /api/chat/stream (chatserver.stream_api) ------------------
 class MetaEvent(BaseModel):
-    """``meta``: the model used and how many history messages were left out."""
+    """``meta``: the model used and how many history messages were left out;
+    ``fallback``: the model id the request named belongs to a connection that no longer
+    exists (CONNECTIONS), so the default connection's default model answers."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
     model: str | None = Field(default=None, max_length=MODEL_NAME_MAX)
     trimmed: int | None = Field(default=None, ge=0)
     context_window: int | None = Field(default=None, ge=0)
     prompt_tokens_est: int | None = Field(default=None, ge=0)
+    fallback: str | None = Field(default=None, max_length=MODEL_NAME_MAX)
 
 
 class DeltaEvent(BaseModel):

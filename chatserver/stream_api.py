@@ -286,6 +286,8 @@ def chat_stream() -> Response:
                     "trimmed": trimmed.dropped,
                     "context_window": context_window,
                     "prompt_tokens_est": trimmed.prompt_tokens,
+                    # a removed connection's model id: the default answers (the page says so)
+                    **({"fallback": route.requested} if route is not None and route.fallback else {}),
                 },
             )
             requested = True

@@ -375,3 +375,18 @@ def test_reported_usage_and_openrouter_cost_pass_through(make_client, fresh_upst
     events = parse_events(make_client().post("/api/chat/stream", json=body("hi")).get_data())
     usage = [data for name, data in events if name == "usage"]
     assert usage == [{"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7, "cost": 0.00042}], usage
+
+
+def test_a_removed_connections_model_falls_back_with_a_notice(make_client, fresh_upstream):
+    """CONNECTIONS: a conversation that names a connection no longer configured is
+    answered by the default connection's default model, and meta says so."""
+    other = {"name": "other", "base_url": fresh_upstream.url, "api_key": "sk-other-connection", "models": ["m-other"]}
+    client = make_client(connections=[other])
+    events = parse_events(client.post("/api/chat/stream", json={**body("hi"), "model": "gone/some-model"}).get_data())
+    meta = [data for name, data in events if name == "meta"][0]
+    assert meta["fallback"] == "gone/some-model" and "gone" not in meta["model"], meta
+    assert fresh_upstream.requests[-1]["body"]["model"] != "some-model"
+    plain = parse_events(client.post("/api/chat/stream", json={**body("hi"), "model": "other/m-other"}).get_data())
+    assert "fallback" not in [data for name, data in plain if name == "meta"][0]
+    assert fresh_upstream.requests[-1]["body"]["model"] == "m-other"
+    assert fresh_upstream.requests[-1]["headers"]["Authorization"] == "Bearer sk-other-connection"

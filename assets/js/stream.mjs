@@ -8,7 +8,7 @@
  */
 import { asText, coerce, config, id, locale, text } from './config.mjs';
 import { debug } from './debug.mjs';
-import { setProps, uid } from './dash.mjs';
+import { setProps, toast, uid } from './dash.mjs';
 import { requestPayload } from './payload.mjs';
 import { createSSEParser } from './sse.mjs';
 import { activeConversation, commit, editable, ensureData, findIndex, state } from './state.mjs';
@@ -109,6 +109,7 @@ function handleEvent(run, name, raw) {
     scheduleFlush(run);
   } else if (name === 'meta') {
     run.model = data.model || null;
+    if (data.fallback) { toast('warning', text('connection_gone', { model: data.fallback, fallback: data.model || '' })); }
     run.trimmed = (data.trimmed || 0);
   } else if (name === 'finish') {
     run.finishReason = data.finish_reason;
