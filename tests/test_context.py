@@ -230,7 +230,7 @@ def test_public_config_has_prices_and_no_secret():
     from components.layout import public_config
 
     config = public_config(make_settings(model_prices={"m": {"prompt": 1, "completion": 2}}), "zh-CN")
-    assert config["prices"] == {"m": {"prompt": 1.0, "completion": 2.0}}
+    assert config["prices"] == {"m": {"prompt": 1.0, "completion": 2.0, "symbol": "$"}}
     assert config["locale"] == "zh-CN"
     assert TEST_KEY not in json.dumps(config)
 
