@@ -61,6 +61,8 @@ export function decodeUpload(contents) {
 }
 /** A Restore file that is a Markdown export (by its name): read back by the server. */
 export function isMarkdownFile(filename) { return /\.(md|markdown)$/i.test(asText(filename)); }
+/** The JSON backup's file name: chat-backup-YYYYMMDD-HHMMSS.json (Back up all and the zip). */
+function backupName(date) { return 'chat-backup-' + stamp(date) + '.json'; }
 /** Local time as YYYYMMDD-HHMMSS (file names). */
 export function stamp(date) {
   const d = date || new Date();
@@ -106,7 +108,8 @@ function backupText(conversations, now) {
 export function backupExport() {
   const conversations = backupConversations();
   toast('success', text('backup_done', { n: conversations.length }));
-  return { content: backupText(conversations, new Date()), filename: 'chat-backup-' + stamp() + '.json', type: 'application/json', base64: false };
+  const now = new Date();
+  return { content: backupText(conversations, now), filename: backupName(now), type: 'application/json', base64: false };
 }
 
 /** A Markdown export chosen in Restore: the server reads it (POST, the file's bytes);
@@ -225,7 +228,7 @@ export function exportAll(prefs, cfg) {
       name: names[i],
       text: toMarkdown(r.messages, { model: r.model, title: r.title, system_prompt: r.system_prompt, exported_at: now })
     }));
-    files.push({ name: 'chat-backup-' + stamp(now) + '.json', text: backupText(conversations, now) });
+    files.push({ name: backupName(now), text: backupText(conversations, now) });
     const data = toBase64(zipFiles(files, now));
     setProps(id('DOWNLOAD'), { data: { content: data, filename: 'chat-all-' + stamp(now) + '.zip', type: 'application/zip', base64: true } });
     toast('success', text('export_all_done', { n: requests.length }));
