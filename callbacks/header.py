@@ -1,5 +1,6 @@
-"""Callbacks of the header: Clear, the Markdown export and Export selected (the ticked
-messages of the active conversation, through the same request and download).
+"""Callbacks of the header: Clear, the model switch, the Markdown export and Export
+selected (the ticked messages of the active conversation, through the same request and
+download).
 
 Export: a clientside callback picks the active conversation and its effective model
 and system prompt (the per-conversation value, else the browser's default) into
@@ -45,6 +46,21 @@ clientside_callback(
     Input(ids.EXPORT_SELECTED_BUTTON, "nClicks"),
     State(ids.HISTORY_STORE, "data"),
     State(ids.PREFS_STORE, "data"),
+    State(ids.CONFIG_STORE, "data"),
+    prevent_initial_call=True,
+)
+
+# The header's model switch shows the open conversation's model (the tag's text, which
+# renderMessages keeps current) and a pick becomes that conversation's own model.
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="showModel"),
+    Output(ids.MODEL_PICKER, "value"),
+    Input(ids.HEADER_MODEL, "content"),
+)
+clientside_callback(
+    ClientsideFunction(namespace="chat", function_name="pickModel"),
+    Output(ids.HISTORY_STORE, "data", allow_duplicate=True),
+    Input(ids.MODEL_PICKER, "value"),
     State(ids.CONFIG_STORE, "data"),
     prevent_initial_call=True,
 )

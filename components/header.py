@@ -1,4 +1,5 @@
-"""The top bar: sidebar toggle (phones), app title, current model, the usage budget
+"""The top bar: sidebar toggle (phones), app title, the model switch (searchable,
+per conversation) and the current model, the usage budget
 (when one applies), then Settings, theme, language, Clear (with confirm), Export, Export selected (the
 ticked messages) and (with access codes) Log out."""
 
@@ -35,8 +36,10 @@ def _logout_form(locale: str):
     )
 
 
-def render(model: str, locale: str = "en-US", show_logout: bool = False):
-    """The header region; ``show_logout`` (True when ``ACCESS_CODES`` is set) adds the Log out button."""
+def render(model: str, locale: str = "en-US", show_logout: bool = False, models: list[str] | None = None):
+    """The header region; ``models``: the offered model names (the page replaces them
+    with /api/models' list, grouped by connection); ``show_logout`` (True when
+    ``ACCESS_CODES`` is set) adds the Log out button."""
     return html.Header(
         className="chat-header",
         children=[
@@ -52,7 +55,26 @@ def render(model: str, locale: str = "en-US", show_logout: bool = False):
                         title=t("menu", locale),
                     ),
                     html.Span(t("app_title", locale), className="chat-app-name"),
-                    fac.AntdTag(id=ids.HEADER_MODEL, content=model, color="blue", bordered=False),
+                    # the model switch: the open conversation's model (callbacks/header.py)
+                    html.Div(
+                        id=ids.MODEL_SELECT,
+                        className="chat-model-select",
+                        title=t("model_switch", locale),
+                        children=fac.AntdSelect(
+                            id=ids.MODEL_PICKER,
+                            options=[{"label": name, "value": name} for name in (models or [model])],
+                            value=model,
+                            showSearch=True,
+                            optionFilterProp="label",
+                            allowClear=False,
+                            variant="borderless",
+                            popupMatchSelectWidth=False,
+                            placeholder=model,
+                            className="chat-model-picker",
+                        ),
+                    ),
+                    # the model in effect, as text (kept for readers and tests; the select shows it)
+                    fac.AntdTag(id=ids.HEADER_MODEL, content=model, color="blue", bordered=False, className="chat-model-tag"),
                     # the signed-in access code's usage budget, filled by callbacks/budget.py
                     html.Span(id=ids.BUDGET, className="chat-budget", hidden=True, style={"fontSize": 12, "opacity": 0.75}),
                 ],

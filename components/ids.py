@@ -13,6 +13,8 @@ DOWNLOAD = "chat-download"
 
 # header
 HEADER_MODEL = "header-model-tag"
+MODEL_SELECT = "chat-model-select"  # the wrapper of the header's model switch (per conversation)
+MODEL_PICKER = "chat-model-picker"  # the searchable select inside it
 CLEAR_BUTTON = "chat-clear-button"
 CLEAR_CONFIRM = "chat-clear-confirm"
 EXPORT_BUTTON = "chat-export-button"

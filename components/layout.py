@@ -118,7 +118,7 @@ def render(settings, locale: str | None = None):
                 html.Div(
                     className="chat-main",
                     children=[
-                        header.render(settings.openai_model, locale, show_logout=bool(settings.access_codes)),
+                        header.render(settings.openai_model, locale, show_logout=bool(settings.access_codes), models=settings.models),
                         messages.render(
                             settings.answers_without_user_key, locale,
                             env_lines=first_run_env_lines(settings), allow_own_key=settings.allow_user_api_key,

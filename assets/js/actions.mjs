@@ -1,7 +1,7 @@
 /**
  * actions.mjs — the page's own DOM events, by delegation on document: clicks on
  * [data-action] elements drawn by render.mjs and sidebar.mjs (switch, rename, delete,
- * show earlier, regenerate, continue, edit, copy), the sidebar toggle and mask, the
+ * pin, show earlier, regenerate, continue, edit, copy), the sidebar toggle and mask, the
  * reasoning blocks' toggle, Enter to send, and scrolling (follow the newest text,
  * draw earlier messages near the top).
  */
@@ -10,7 +10,7 @@ import { setProps, toast } from './dash.mjs';
 import { busy, continueReply, regenerate } from './conversation.mjs';
 import { PAGE_VISIBLE, visibleCount } from './render.mjs';
 import { openSidebar, sidebarIsOpen } from './sidebar.mjs';
-import { activeConversation, findConversation, findMessage, setActive, state } from './state.mjs';
+import { activeConversation, commit, editable, ensureData, findConversation, findMessage, historyOf, setActive, state } from './state.mjs';
 import { nearBottom } from './stream.mjs';
 import { keepDraft } from './draft.mjs';
 import { CLS } from './classes.mjs';
@@ -67,19 +67,28 @@ function openRename(convId) {
   setProps(id('RENAME_INPUT'), { value: (conversation && conversation.title) || '' });
   setProps(id('RENAME_MODAL'), { visible: true });
 }
+/** Pin or unpin a conversation: pinned ones stay on top of the sidebar (stored with
+ *  the conversation's record, `pinned`). */
+function togglePin(convId) {
+  const next = ensureData(historyOf());
+  const conversation = editable(next, convId);
+  if (!conversation) { return; }
+  conversation.pinned = conversation.pinned !== true;
+  commit(next);
+}
 function openDelete(convId) {
   state.pending.remove = convId;
   setProps(id('DELETE_MODAL'), { visible: true });
 }
 
 const BY_MESSAGE = { regenerate: regenerate, 'continue': continueReply, edit: openEdit, copy: copyMessage };
-const BY_CONVERSATION = { switch: switchTo, rename: openRename, 'delete': openDelete };
+const BY_CONVERSATION = { switch: switchTo, rename: openRename, 'delete': openDelete, pin: togglePin };
 
 function onClick(event) {
   const target = event.target && event.target.closest ? event.target.closest('[data-action]') : null;
   if (target) {
     const action = target.getAttribute('data-action');
-    if (action === 'rename' || action === 'delete') { event.stopPropagation(); }
+    if (action === 'rename' || action === 'delete' || action === 'pin') { event.stopPropagation(); }
     if (BY_CONVERSATION[action]) { BY_CONVERSATION[action](target.getAttribute('data-conv-id')); }
     else if (BY_MESSAGE[action]) { BY_MESSAGE[action](target.getAttribute('data-msg-id')); }
     else if (action === 'show-earlier') { showEarlier(); }

@@ -26,6 +26,7 @@ export const CLS = Object.freeze({
   reasoning: 'chat-reasoning',             // a stored reply's <details> with its thinking
   streamActive: 'chat-message chat-message-assistant chat-stream-active',
   streamIdle: 'chat-stream-idle',
+  streamTail: 'chat-stream-tail',          // the element the streaming cursor follows (stream.mjs)
   showEarlier: 'chat-show-earlier',
   action: (name) => 'chat-action chat-action-' + name,
   convHolder: 'chat-conv-dom',             // the plain-DOM list inside #chat-conversation-list
@@ -34,10 +35,12 @@ export const CLS = Object.freeze({
   convTitle: 'chat-conv-title',
   convActions: 'chat-conv-actions',
   convEmpty: 'chat-conv-empty',
+  convGroup: 'chat-conv-group',           // a date group's (or Pinned's) header in the list
+  convPinned: 'chat-conv-item-pinned',
   sidebarOpen: 'chat-sidebar-open',
   sidebarMaskOpen: 'chat-sidebar-mask-open',
   mermaidIdPrefix: 'chat-mermaid-'
 });
 // Message and list actions are plain <button>s with a glyph (the label comes from
 // data-label via CSS): one element each, so drawing many messages stays cheap.
-export const GLYPHS = Object.freeze({ copy: '\u2750', edit: '\u270e', regenerate: '\u21bb', 'continue': '\u25b8', rename: '\u270e', 'delete': '\u2715' });
+export const GLYPHS = Object.freeze({ copy: '\u2750', edit: '\u270e', regenerate: '\u21bb', 'continue': '\u25b8', rename: '\u270e', 'delete': '\u2715', pin: '\u2606', unpin: '\u2605' });

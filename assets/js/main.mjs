@@ -48,7 +48,9 @@ window.dash_clientside.chat = {
   saveOwnKey: (nClicks, value, prefs) => settings.saveOwnKey(value, prefs),
   toggleTheme: (nClicks, prefs) => settings.toggleTheme(prefs),
   applyTheme: (prefs, config) => settings.themeFromPrefs(prefs, config),
-  switchLanguage: (nClicks, config) => settings.switchLanguage(config)
+  switchLanguage: (nClicks, config) => settings.switchLanguage(config),
+  showModel: (model) => settings.showModel(model),
+  pickModel: (value, config) => settings.pickModel(value, config)
 };
 
 // Read-only view for tests and benchmarks (timings of the last reply and render).

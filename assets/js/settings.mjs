@@ -4,9 +4,11 @@
  * and language switches. Values live only in the browser: a conversation's settings in
  * the history, the defaults and the user's own key / base URL in chat-prefs-store.
  */
-import { coerce, config, id, locale, numberSpecs, setConfig, settingsSpec, text } from './config.mjs';
+import { asText, coerce, config, id, locale, numberSpecs, setConfig, settingsSpec, text } from './config.mjs';
 import { isSet, noUpdate, setProps, toast, triggered } from './dash.mjs';
-import { showStorageInfo, trustedPrefs } from './persist.mjs';
+import { effectiveSettings } from './payload.mjs';
+import { keepDraft } from './draft.mjs';
+import { showStorageInfo, store, trustedPrefs } from './persist.mjs';
 import { activeConversation, editableActive, ensureData, historyOf, publish, state } from './state.mjs';
 import { applyTheme, flippedTheme } from './theme.mjs';
 
@@ -26,6 +28,7 @@ export function loadModels() {
         ? groups.map((g) => ({ group: g.label, options: g.models.map((m) => ({ label: m.model, value: m.id })) }))
         : (checked.value.models || []).map((name) => ({ label: name, value: name }));
       setProps(id('SET_MODEL'), { options: options });
+      setProps(id('MODEL_PICKER'), { options: options }); // the header's model switch
     })
     .catch(function () { modelsLoaded = false; });
 }
@@ -127,11 +130,49 @@ export function themeFromPrefs(prefs, cfg) {
   state.prefs = trustedPrefs(prefs);
   return applyTheme();
 }
-/** Language button → remember the other locale in a cookie and reload the page in it. */
+/** Whether a reload now loses nothing: no reply streaming and every change written to
+ *  the browser storage (or storage is not in use / failed, when memory is all there is). */
+function settled() {
+  return !state.run && (store.status !== 'ok' || store.failed || store.saved === store.confirmed);
+}
+let switching = false;
+/** Language button → remember the other locale in a cookie and reload the page in it
+ *  (the layout is drawn on the server in one locale). While a reply streams the reload
+ *  waits until it has finished and been stored (a notice says so); the typed draft is
+ *  kept for the reload (draft.mjs). */
 export function switchLanguage(cfg) {
   setConfig(cfg);
   const other = locale() === 'zh-CN' ? 'en-US' : 'zh-CN';
   document.cookie = config().locale_cookie + '=' + other + '; path=/; max-age=31536000; SameSite=Lax';
-  window.location.reload();
+  const input = document.getElementById(id('INPUT'));
+  if (input) { keepDraft(input.value); }
+  if (switching) { return true; }
+  switching = true;
+  if (!settled()) { toast('info', text('language_after_reply')); }
+  (function reloadWhenSettled() {
+    if (!settled()) { window.setTimeout(reloadWhenSettled, 150); return; }
+    const field = document.getElementById(id('INPUT'));
+    if (field) { keepDraft(field.value); } // typed while waiting
+    window.location.reload();
+  })();
   return true;
+}
+/** The header's model switch follows the model tag (the open conversation's model in
+ *  effect, drawn by render.mjs). */
+export function showModel(model) {
+  return asText(model) || noUpdate();
+}
+/** A model picked in the header → the history with it as the open conversation's own
+ *  model (the next request uses it); the model already in effect changes nothing (the
+ *  switch also fires when showModel sets it). A reply streaming now keeps its model. */
+export function pickModel(value, cfg) {
+  setConfig(cfg);
+  const model = asText(value);
+  const data = historyOf();
+  const conversation = data ? activeConversation(data) : null;
+  const current = asText(effectiveSettings(conversation, state.prefs.defaults, config().settings).model) || asText(config().model);
+  if (!model || model === current) { return noUpdate(); }
+  const next = ensureData(data);
+  editableActive(next).settings.model = model;
+  return publish(next);
 }

@@ -3,12 +3,15 @@
  * #chat-conversation-list (not as Dash components: Dash re-checks every component it
  * renders on each update, and a long list made every commit cost ~10 ms per
  * conversation). Text is set with textContent (never parsed as HTML); clicks reach
- * the delegated handler (actions.mjs) through data-action attributes.
+ * the delegated handler (actions.mjs) through data-action attributes. Pinned
+ * conversations first, then date groups (convgroups.mjs), each under a `.chat-conv-group`
+ * header.
  */
 import { asText, id, locale, setConfig, text } from './config.mjs';
 import { afterRender, noUpdate } from './dash.mjs';
 import { activeConversation, historyOf, state } from './state.mjs';
 import { CLS, GLYPHS } from './classes.mjs';
+import { daysAgo, groupConversations } from './convgroups.mjs';
 
 /** Whether `conversation`'s title or any message contains `query` (lower case). */
 export function conversationMatches(conversation, query) {
@@ -31,8 +34,9 @@ function sidebarButton(action, label, convId) {
 function sidebarItem(conversation, active) {
   const title = asText(conversation.title);
   const convId = asText(conversation.id);
+  const pinned = conversation.pinned === true;
   const item = document.createElement('div');
-  item.className = CLS.convItem + (active ? ' ' + CLS.convItemActive : '');
+  item.className = CLS.convItem + (active ? ' ' + CLS.convItemActive : '') + (pinned ? ' ' + CLS.convPinned : '');
   item.setAttribute('data-action', 'switch');
   item.setAttribute('data-conv-id', convId);
   item.title = title;
@@ -41,11 +45,24 @@ function sidebarItem(conversation, active) {
   name.textContent = title || text('untitled');
   const actions = document.createElement('span');
   actions.className = CLS.convActions;
+  const pin = sidebarButton('pin', text(pinned ? 'unpin' : 'pin'), convId);
+  pin.textContent = pinned ? GLYPHS.unpin : GLYPHS.pin;
+  pin.setAttribute('aria-pressed', pinned ? 'true' : 'false');
+  actions.appendChild(pin);
   actions.appendChild(sidebarButton('rename', text('rename'), convId));
   actions.appendChild(sidebarButton('delete', text('delete'), convId));
   item.appendChild(name);
   item.appendChild(actions);
   return item;
+}
+function groupHeader(group) {
+  const header = document.createElement('div');
+  header.className = CLS.convGroup;
+  header.setAttribute('data-group', group.key);
+  header.setAttribute('role', 'heading');
+  header.setAttribute('aria-level', '3');
+  header.textContent = group.label;
+  return header;
 }
 /** Draw `conversations` (or the no-results line) into the list; returns how many. */
 function drawSidebar(conversations, activeId, query) {
@@ -57,7 +74,11 @@ function drawSidebar(conversations, activeId, query) {
     holder.className = CLS.convHolder;
     list.appendChild(holder);
   }
-  let nodes = conversations.map((c) => sidebarItem(c, c.id === activeId));
+  let nodes = [];
+  groupConversations(conversations, Date.now(), text, locale()).forEach(function (group) {
+    nodes.push(groupHeader(group));
+    group.items.forEach((c) => nodes.push(sidebarItem(c, c.id === activeId)));
+  });
   if (!nodes.length && query) {
     const empty = document.createElement('div');
     empty.className = CLS.convEmpty;
@@ -76,8 +97,9 @@ export function renderSidebar(value, cfg) {
   drawConversations();
   return noUpdate();
 }
-/** The conversation list, newest first, filtered by the search (redrawn only when the
- *  list as drawn changed). Called by render.mjs with every commit, here on search. */
+/** The conversation list (pinned, then newest first in date groups), filtered by the
+ *  search (redrawn only when the list as drawn changed: titles, pins, days, the active
+ *  one). Called by render.mjs with every commit, here on search. */
 export function drawConversations() {
   const data = historyOf();
   const q = query;
@@ -86,7 +108,10 @@ export function drawConversations() {
   const current = data ? activeConversation(data) : null;
   const activeId = current && current.id;
   const shown = conversations.filter((c) => conversationMatches(c, q));
-  const drawn = shown.map((c) => asText(c.id) + '\u0000' + asText(c.title)).join('\n') + '|' + activeId + '|' + q + '|' + locale();
+  const now = Date.now();
+  const today = new Date(now).toDateString(); // the groups move at midnight
+  const drawn = shown.map((c) => asText(c.id) + '\u0000' + asText(c.title) + '\u0000' + (c.pinned === true ? 'p' : daysAgo(Number(c.updated_at) || 0, now)))
+    .join('\n') + '|' + activeId + '|' + q + '|' + locale() + '|' + today;
   if (drawn !== state.sidebarDrawn || !document.querySelector('#' + id('CONVERSATION_LIST') + ' .' + CLS.convHolder)) {
     state.sidebarDrawn = drawn;
     drawSidebar(shown, activeId, q);

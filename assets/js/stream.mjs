@@ -48,7 +48,47 @@ export function scrollToBottom(force) {
 }
 export function thoughtSeconds(ms) { return Math.max(1, Math.round((ms || 0) / 1000)); }
 
+// The streaming cursor goes after the reply's last character: on the deepest last
+// element that holds text (the last list item, the code inside a code block, a table's
+// last cell), not after the last top-level block, where it sat on a line of its own.
+let streamTail = null;   // the element marked now
+let tailWatched = null;  // the holder the observer watches
+const TAIL_STOP = { IMG: 1, BR: 1, HR: 1, SVG: 1, INPUT: 1, VIDEO: 1, IFRAME: 1 };
+function skipped(node) {
+  if (node.nodeType === 3) { return !node.textContent.trim(); }
+  if (node.nodeType !== 1) { return true; }
+  return node.tagName === 'BUTTON' || /(^|\s)(copy|ant-)/.test(node.getAttribute('class') || '');
+}
+/** The element the cursor is drawn after (inside `root`, the rendered Markdown). */
+export function tailElement(root) {
+  let element = root;
+  for (;;) {
+    let last = element.lastChild;
+    while (last && skipped(last)) { last = last.previousSibling; }
+    if (!last || last.nodeType !== 1 || TAIL_STOP[last.tagName.toUpperCase()] || last.classList.contains('katex')) { return element; }
+    element = last;
+  }
+}
+function markTail() {
+  const holder = document.getElementById(id('STREAM_MARKDOWN'));
+  if (!holder) { return; }
+  const root = holder.querySelector('.markdown-body') || holder;
+  const tail = tailElement(root);
+  const old = streamTail;
+  if (old === tail && tail.classList.contains(CLS.streamTail)) { return; }
+  if (old && old.classList) { old.classList.remove(CLS.streamTail); }
+  tail.classList.add(CLS.streamTail);
+  streamTail = tail;
+}
+function watchTail() {
+  const holder = document.getElementById(id('STREAM_MARKDOWN'));
+  if (!holder || tailWatched === holder) { return; }
+  tailWatched = holder;
+  new MutationObserver(markTail).observe(holder, { childList: true, subtree: true, characterData: true });
+}
+
 function flush(run) {
+  watchTail();
   run.timer = 0;
   run.frame = 0;
   run.lastFlush = performance.now();
@@ -111,6 +151,12 @@ function handleEvent(run, name, raw) {
     run.model = data.model || null;
     if (data.fallback) { toast('warning', text('connection_gone', { model: data.fallback, fallback: data.model || '' })); }
     run.trimmed = (data.trimmed || 0);
+    // what the server had to cut to fit the context window (an attached document)
+    (data.notices || []).forEach(function (notice) {
+      if (notice.code === 'document_cut') {
+        toast('warning', text('notice_document_cut', { name: asText(notice.name), sent: notice.sent_tokens, tokens: notice.tokens }));
+      }
+    });
   } else if (name === 'finish') {
     run.finishReason = data.finish_reason;
     run.unclosedThought = !!data.incomplete; // ended inside a <think> that never closed
