@@ -123,7 +123,16 @@ def render(has_key: bool, locale: str = "en-US", env_lines: list[str] | None = N
                                 ),
                                 # the server's "Retrying in N s…" before the reply starts (assets/js/stream.mjs)
                                 html.Div(id=ids.STREAM_STATUS, className="chat-stream-status", role="status"),
-                                fmc.FefferyMarkdown(id=ids.STREAM_MARKDOWN, markdownStr="", **MARKDOWN_PROPS),
+                                # the reply so far: its finished blocks (drawn once each) and the
+                                # growing tail (re-rendered on every paint; assets/js/blocks.mjs)
+                                html.Div(
+                                    id=ids.STREAM_MARKDOWN,
+                                    className="chat-stream-markdown",
+                                    children=[
+                                        fmc.FefferyMarkdown(id=ids.STREAM_MARKDOWN_DONE, markdownStr="", **MARKDOWN_PROPS),
+                                        fmc.FefferyMarkdown(id=ids.STREAM_MARKDOWN_TAIL, markdownStr="", **MARKDOWN_PROPS),
+                                    ],
+                                ),
                             ],
                         ),
                     ],

@@ -116,6 +116,8 @@ def test_streaming_cursor_follows_the_last_list_item_and_code_line(page, everyda
     page.wait_for_timeout(200)
     tail = page.evaluate("() => { const t = document.querySelector('.chat-stream-active .chat-stream-tail'); return t && t.tagName; }")
     assert tail == "LI"
+    # a reply without reasoning shows no "Thought for …" block while it streams
+    expect(page.locator("#chat-stream-reasoning")).to_be_hidden()
     # the cursor sits on the last item's line: its box is within the <li>'s box
     inside = page.evaluate("""() => {
         const li = document.querySelector('#chat-stream-markdown li:last-child');

@@ -1,14 +1,15 @@
 /**
  * stream.mjs — one reply from request to stored message: POST /api/chat/stream, read
  * the body with fetch() (every SSE event in order, byte-exact; sse.mjs), coerce each
- * event against its schema, paint the growing reply (throttled: at most one Markdown
- * update every FLUSH_MS, on an animation frame), and store the result (finishRun).
+ * event against its schema, paint the growing reply (the first text at once, then
+ * throttled: at most one Markdown update every FLUSH_MS, on an animation frame), and store the result (finishRun).
  * Owns the run object (state.run while it streams). Every path — send, retry,
  * regenerate, edit, continue — comes through startStream.
  */
 import { asText, coerce, config, id, locale, text } from './config.mjs';
 import { debug } from './debug.mjs';
 import { setProps, toast, uid } from './dash.mjs';
+import { advanceSplit, newSplit } from './blocks.mjs';
 import { requestPayload } from './payload.mjs';
 import { createSSEParser } from './sse.mjs';
 import { activeConversation, commit, editable, ensureData, findIndex, state } from './state.mjs';
@@ -30,7 +31,8 @@ function setStreaming(active) {
   const shown = active && state.run && current && state.run.conversationId === current.id;
   showStreamMessage(shown);
   if (!active) {
-    setProps(id('STREAM_MARKDOWN'), { markdownStr: '' });
+    setProps(id('STREAM_MARKDOWN_DONE'), { markdownStr: '' });
+    setProps(id('STREAM_MARKDOWN_TAIL'), { markdownStr: '' });
     setProps(id('STREAM_REASONING_MARKDOWN'), { markdownStr: '' });
     setProps(id('STREAM_REASONING'), { style: { display: 'none' }, open: true });
     setProps(id('STREAM_REASONING_SUMMARY'), { children: text('thinking') });
@@ -70,9 +72,11 @@ export function tailElement(root) {
   }
 }
 function markTail() {
-  const holder = document.getElementById(id('STREAM_MARKDOWN'));
+  // the growing tail, or the finished part while the tail is still empty (just after a split)
+  let holder = document.getElementById(id('STREAM_MARKDOWN_TAIL'));
+  if (holder && !holder.textContent.trim()) { holder = document.getElementById(id('STREAM_MARKDOWN_DONE')) || holder; }
   if (!holder) { return; }
-  const root = holder.querySelector('.markdown-body') || holder;
+  const root = holder.classList.contains('markdown-body') ? holder : (holder.querySelector('.markdown-body') || holder);
   const tail = tailElement(root);
   const old = streamTail;
   if (old === tail && tail.classList.contains(CLS.streamTail)) { return; }
@@ -87,6 +91,17 @@ function watchTail() {
   new MutationObserver(markTail).observe(holder, { childList: true, subtree: true, characterData: true });
 }
 
+/** The reply so far: its finished blocks are drawn once (when the split moves,
+ *  blocks.mjs), the growing tail on every paint. */
+function drawText(run) {
+  const full = run.prefix + run.text;
+  const stable = advanceSplit(run.split, full);
+  if (stable !== run.drawnStable) {
+    run.drawnStable = stable;
+    setProps(id('STREAM_MARKDOWN_DONE'), { markdownStr: full.slice(0, stable) });
+  }
+  setProps(id('STREAM_MARKDOWN_TAIL'), { markdownStr: full.slice(stable) });
+}
 function flush(run) {
   watchTail();
   run.timer = 0;
@@ -107,11 +122,14 @@ function flush(run) {
     setProps(id('STREAM_REASONING'), { open: false });
     setProps(id('STREAM_REASONING_SUMMARY'), { children: text('thought_for', { n: thoughtSeconds(run.reasoningMs) }) });
   }
-  setProps(id('STREAM_MARKDOWN'), { markdownStr: run.prefix + run.text });
+  drawText(run);
   window.requestAnimationFrame(() => scrollToBottom(false));
 }
 function scheduleFlush(run) {
   if (run.timer || run.frame) { return; }
+  // leading edge: the first text is painted as soon as it is parsed; the throttle
+  // (one paint per FLUSH_MS, on an animation frame) applies from the second paint
+  if (!run.flushes) { flush(run); return; }
   const wait = Math.max(0, FLUSH_MS - (performance.now() - run.lastFlush));
   run.timer = window.setTimeout(function () {
     run.timer = 0;
@@ -187,8 +205,8 @@ export function startStream(conversation, opts) {
   const run = {
     controller: new AbortController(), conversationId: conversation.id, text: '',
     prefix: continueMessage ? continueMessage.content : '', continueId: continueMessage ? continueMessage.id : null,
-    t0: performance.now(), ttftMs: null, deltas: 0, flushes: 0, lastFlush: 0,
-    reasoning: '', ttftReasoningMs: null, reasoningMs: null,
+    t0: performance.now(), ttftMs: null, deltas: 0, flushes: 0, lastFlush: 0, split: newSplit(), drawnStable: -1,
+    reasoning: '', drawnReasoning: '', ttftReasoningMs: null, reasoningMs: null,
     timer: 0, frame: 0, finishReason: null, usage: null, error: null, done: false,
     stopped: false, discard: false, model: null, trimmed: 0, leftOut: request.leftOut,
     seq: (conversation.messages[conversation.messages.length - 1] || {}).seq
@@ -204,7 +222,7 @@ export function startStream(conversation, opts) {
     credentials: 'same-origin'
   });
   setStreaming(true);
-  if (run.prefix) { setProps(id('STREAM_MARKDOWN'), { markdownStr: run.prefix }); }
+  if (run.prefix) { drawText(run); }
   scrollToBottom(true);
   const element = document.getElementById(id('SCROLL'));
   if (element) { element.dataset.follow = 'true'; }

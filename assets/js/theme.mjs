@@ -17,7 +17,8 @@ export function codeTheme() { return isDark() ? 'a11y-dark' : 'gh-colors'; }
 export function applyTheme() {
   const dark = isDark();
   document.documentElement.classList.toggle(CLS.dark, dark);
-  setProps(id('STREAM_MARKDOWN'), { codeTheme: codeTheme() });
+  setProps(id('STREAM_MARKDOWN_DONE'), { codeTheme: codeTheme() });
+  setProps(id('STREAM_MARKDOWN_TAIL'), { codeTheme: codeTheme() });
   return dark ? 'dark' : 'default';
 }
 /** The prefs with the theme flipped. */

@@ -1,0 +1,122 @@
+"""Main-thread time per paint while a 50,000-character reply streams.
+
+Starts the test upstream, the app and headless Chromium; streams a reply of about
+50,000 characters (paragraphs, a list, a table, then — last — one long code block that
+grows at the tail) in 40-character deltas every 2 ms, while Chromium's trace records the
+page's main thread. Each paint of the streaming reply is one animation-frame task
+(stream.mjs flushes on requestAnimationFrame); the bench prints, for the tasks that ran
+while the reply streamed, the thread time (trace ``tdur``) median / p95 / max and how
+many exceeded 16 ms — separately for the prose part and for the growing code block.
+
+    python bench/bench_long_reply.py
+
+Target (issue 16): each paint ≤ 16 ms of main-thread time (a growing code block at the
+tail may exceed it: reported). Everything listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, AppProcess, app_env  # noqa: E402
+from tests.e2e_chat import open_chat  # noqa: E402
+from tests.upstream import Reply, UpstreamServer  # noqa: E402
+
+NO_LIMITS = {"CHAT_RATE_LIMIT_SESSION": "", "CHAT_RATE_LIMIT_ADDRESS": "", "MAX_STREAMS_PER_SESSION": "0", "MAX_STREAMS_PER_ADDRESS": "0"}
+
+
+def long_reply() -> tuple[str, int]:
+    """About 50,000 characters of Markdown; returns (text, where the final code block starts)."""
+    parts = []
+    for i in range(210):
+        parts.append(f"Paragraph {i}: the quick brown fox jumps over the lazy dog, **again** and `again`, "
+                     f"while the reply keeps growing with sentence number {i} of many.\n\n")
+        if i % 25 == 12:
+            parts.append("".join(f"- item {i}.{k} with some words\n" for k in range(8)) + "\n")
+        if i % 40 == 30:
+            parts.append("| a | b | c |\n|---|---|---|\n" + "".join(f"| {k} | {k * k} | x{k} |\n" for k in range(10)) + "\n")
+    prose = "".join(parts)
+    code = "```python\n" + "".join(f"def function_{k}(x):\n    return x * {k} + {k}  # line {k}\n" for k in range(220)) + "```\n"
+    return prose + code, len(prose)
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    text, _ = long_reply()
+    chunks = [text[i:i + 40] for i in range(0, len(text), 40)]
+    upstream = UpstreamServer().start()
+    app = AppProcess(app_env(upstream, **NO_LIMITS))
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            open_chat(page, app.url)
+            cdp = context.new_cdp_session(page)
+            events: list[dict] = []
+            done: list[int] = []
+            cdp.on("Tracing.dataCollected", lambda e: events.extend(e["value"]))
+            cdp.on("Tracing.tracingComplete", lambda e: done.append(1))
+            upstream.script(Reply(chunks=chunks, chunk_delay=0.002))
+            # the page notes when the tail becomes the code block (trace clock mark)
+            page.evaluate("""() => {
+              window.__codeMarked = false;
+              new MutationObserver(() => {
+                if (!window.__codeMarked && document.querySelector('#chat-stream-markdown-tail pre, #chat-stream-markdown pre')) {
+                  window.__codeMarked = true; console.timeStamp('bench-code');
+                }
+              }).observe(document.body, { childList: true, subtree: true });
+            }""")
+            cdp.send("Tracing.start", {"categories": "toplevel,devtools.timeline", "transferMode": "ReportEvents"})
+            page.evaluate("() => console.timeStamp('bench-start')")
+            page.fill("#chat-input", "a long one")
+            page.press("#chat-input", "Enter")
+            page.wait_for_function("() => window.chatDebug.runs >= 1 && !window.chatDebug.streaming()", timeout=120000)
+            page.evaluate("() => console.timeStamp('bench-end')")
+            cdp.send("Tracing.end")
+            while not done:
+                page.wait_for_timeout(20)
+            last = page.evaluate("window.chatDebug.lastRun")
+            browser.close()
+    finally:
+        app.stop()
+        upstream.stop()
+
+    names = {(e.get("pid"), e.get("tid")): e["args"]["name"] for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"}
+
+    def mark(label: str) -> float | None:
+        found = [e["ts"] for e in events if e.get("name") == "TimeStamp" and label in str(e.get("args", {}))]
+        return min(found) if found else None
+
+    start, end, code = mark("bench-start"), mark("bench-end"), mark("bench-code")
+    tasks = [e for e in events if e.get("ph") == "X" and names.get((e.get("pid"), e.get("tid"))) == "CrRendererMain"
+             and e.get("name") in ("ThreadControllerImpl::RunTask", "RunTask") and start <= e["ts"] <= end]
+    frames = [e for e in tasks if e.get("tdur", e.get("dur", 0)) >= 1000]
+
+    def report(label: str, selected: list[dict]) -> None:
+        values = sorted(e.get("tdur", e.get("dur", 0)) / 1000 for e in selected)
+        if not values:
+            print(f"{label}: no paint tasks")
+            return
+        p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+        over = sum(1 for v in values if v > 16)
+        print(f"{label}: {len(values)} tasks ≥ 1 ms, median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms, "
+              f"max {values[-1]:.1f} ms, {over} over 16 ms")
+
+    print(f"reply {len(text):,} characters in {len(chunks)} deltas; {last['flushes']} paints, {last['total_ms'] / 1000:.1f} s")
+    if code is None:
+        report("whole reply", frames)
+    else:
+        report("prose (paragraphs, lists, tables)", [e for e in frames if e["ts"] < code])
+        report("growing code block at the tail", [e for e in frames if e["ts"] >= code])
+
+
+if __name__ == "__main__":
+    main()
