@@ -14,10 +14,11 @@ import sys
 
 import dash
 
-from chatserver import access, compression, export_api, stream_api
+from chatserver import access, compression, export_api, pwa, stream_api
 from chatcore.backend import BackendLoadError, load_backend
 from chatcore.connections import ConnectionRegistry
 from chatserver import slow_clients
+from chatserver import attachments_api
 from components import layout, login
 from config import Settings, SettingsError, get_settings
 
@@ -50,6 +51,8 @@ def create_app(settings: Settings) -> dash.Dash:
     app.config.external_scripts.append(app.get_asset_url(layout.VENDOR["dexie"]))
     app.config.external_scripts.append({"src": app.get_asset_url(PAGE_SCRIPT), "type": "module"})
     app.renderer = DEFERRED_RENDERER % app.renderer
+    # installable app: manifest link (with the service worker's URL), theme-color, touch icon
+    app.index_string = pwa.with_head_tags(app.index_string, app)
     server = app.server
     compression.install(server)
     server.config["CHAT_SETTINGS"] = settings
@@ -61,6 +64,8 @@ def create_app(settings: Settings) -> dash.Dash:
     access.install(server, settings, app)
     server.register_blueprint(stream_api.bp)
     server.register_blueprint(export_api.bp)  # POST /api/import/markdown
+    server.register_blueprint(attachments_api.bp)  # POST /api/attachments/extract
+    pwa.install(server, app)  # GET /sw.js, /manifest.webmanifest (chatserver/pwa.py)
     app.layout = lambda: serve_layout(settings)
     return app
 

@@ -165,12 +165,35 @@ class Settings(BaseSettings):
     port: int = Field(default=8050, ge=1, le=65535)
     max_message_chars: int = Field(default=32000, ge=1, description="Longest single message accepted.")
     max_messages: int = Field(default=500, ge=1, description="Most messages accepted in one request.")
-    max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body accepted (bytes).")
+    max_body_bytes: int = Field(
+        default=2_000_000, ge=1024, description="Largest request body accepted (bytes), except the chat stream's."
+    )
+    max_chat_body_bytes: int = Field(
+        default=20_000_000, ge=1024,
+        description="Largest body of POST /api/chat/stream (bytes): the conversation with its images.",
+    )
     request_body_timeout: float = Field(
         default=10.0, gt=0, le=3600, description="Seconds a request body may send nothing before it gets 408."
     )
     max_body_reads_per_address: int = Field(
         default=20, ge=0, description="Request bodies being read at once per client address (429 above); 0 = unlimited."
+    )
+
+    # --- images and documents attached to a message (chatcore.vision, chatcore.attachments) ---
+    image_max_side: int = Field(
+        default=2048, ge=64, le=16384, description="Longest side (px) the page downscales an attached image to."
+    )
+    image_max_bytes: int = Field(
+        default=1_000_000, ge=1024,
+        description="Largest attached image (bytes, decoded) the page re-encodes to and the server accepts (413 above).",
+    )
+    attachment_max_bytes: int = Field(
+        default=10_000_000, ge=1024, description="Largest document upload for text extraction (bytes; 413 above)."
+    )
+    vision_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated model names or `*` patterns that accept images (also matched against the part "
+        "after the last `/`); set, it replaces the catalog and the built-in patterns.",
     )
 
     # --- browser-supplied credentials ---
@@ -227,6 +250,18 @@ class Settings(BaseSettings):
     _split_allowlist = field_validator("user_base_url_allowlist", mode="before")(_split_csv)
     _split_admin_codes = field_validator("admin_codes", mode="before")(_split_csv)
     _split_think_models = field_validator("prefilled_think_models", mode="before")(_split_csv)
+    _split_vision_models = field_validator("vision_models", mode="before")(_split_csv)
+
+    @field_validator("vision_models")
+    @classmethod
+    def _vision_patterns(cls, value: list[str]) -> list[str]:
+        """Each entry is a model name that may contain ``*`` (chatcore.vision.PATTERN_SYNTAX)."""
+        from chatcore.vision import PATTERN_SYNTAX
+
+        for number, entry in enumerate(value, 1):
+            if len(entry) > 200 or not re.match(PATTERN_SYNTAX, entry):
+                raise ValueError(f"entry {number} is not a model name or a pattern with '*'")
+        return value
 
     @field_validator("provider")
     @classmethod

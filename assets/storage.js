@@ -27,6 +27,13 @@
  *   3  the same records; messages may carry reasoning fields (issue: reasoning models).
  *      Migration 2→3 changes no record; it exists so that format-2 code, which would
  *      drop the new fields when rewriting a record, leaves such data untouched.
+ *   4  messages may carry `attachments` (issue 13). An image's bytes are not in its
+ *      message record: they are a Blob in the `images` table (IndexedDB schema version 2,
+ *      keyed by attachment id, with conv_id and msg_id), and the record keeps the image's
+ *      other fields; loading turns the Blob back into the data URL the page holds.
+ *      Migration 3→4 changes no record (format-3 data has no attachments); it exists so
+ *      that format-3 code, which would drop the attachments when rewriting a message,
+ *      leaves such data untouched (and the schema version 2 makes it refuse to open).
  *   A later format bumps STORE_VERSION, adds MIGRATIONS[n] (records of n-1 → n) and
  *   a test with data written by the previous release. A database whose meta 'format'
  *   is newer than this code (or whose IndexedDB version is) is never written:
@@ -39,6 +46,7 @@
   var LEGACY = { db: 'localforage', key: 'chat-history-store' };
   var CHUNK = 50; // conversations per migration transaction
   var TABLES = { conversations: 'id, updated_at, pinned', messages: 'id, conv_id, [conv_id+seq]', meta: 'key' };
+  var IMAGES = { images: 'id, conv_id, msg_id' }; // IndexedDB schema version 2 (format 4): {id, conv_id, msg_id, blob}
   var META_FIELDS = ['id', 'title', 'created_at', 'updated_at', 'pinned', 'settings', 'error'];
   var ROLE_RANK = { system: 0, user: 1, assistant: 2 };
   // Record migrations n-1 → n, for n ≥ 3 (1 → 2 is migrateLegacy): each gets the open
@@ -48,7 +56,10 @@
     //    settings reasoning_effort. New optional fields: the records stay as they are, but
     //    code of format 2 (which would drop those fields when it rewrites a record) must
     //    treat this data as newer and leave it alone — hence the bump.
-    3: function () { return Promise.resolve(); }
+    3: function () { return Promise.resolve(); },
+    // 4: messages may carry attachments; images as Blobs in the `images` table (added by
+    //    the IndexedDB schema version 2 when the database opens). No record changes.
+    4: function () { return Promise.resolve(); }
   };
 
   /** Message order inside a conversation: seq, then user before its reply, then time. */
@@ -74,6 +85,57 @@
     return record;
   }
   function messageRecord(convId, m) { return Object.assign({}, m, { conv_id: convId }); }
+
+  /** The bytes of an image data URL as a Blob (atob; the schema already checked it). */
+  function dataUrlBlob(url) {
+    var comma = url.indexOf(',');
+    var mime = url.slice(5, url.indexOf(';'));
+    var binary = atob(url.slice(comma + 1));
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) { bytes[i] = binary.charCodeAt(i); }
+    return new Blob([bytes], { type: mime });
+  }
+  function blobDataUrl(blob) {
+    return new Promise(function (resolve) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(reader.result); };
+      reader.onerror = function () { resolve(null); };
+      reader.readAsDataURL(blob);
+    });
+  }
+  /** A message record without its images' data, and those images as Blob records. */
+  function splitImages(record) {
+    var images = [];
+    if (!Array.isArray(record.attachments) || !record.attachments.some(function (a) { return a && a.kind === 'image'; })) {
+      return { record: record, images: images };
+    }
+    var out = Object.assign({}, record);
+    out.attachments = record.attachments.map(function (a) {
+      if (!a || a.kind !== 'image' || typeof a.data !== 'string') { return a; }
+      images.push({ id: a.id, conv_id: record.conv_id, msg_id: record.id, blob: dataUrlBlob(a.data) });
+      var copy = Object.assign({}, a);
+      delete copy.data;
+      return copy;
+    });
+    return { record: out, images: images };
+  }
+  /** Put the images' data URLs back into message records (Blob → data URL); an image
+   *  whose Blob is missing stays without data (the page's coercion then drops it). */
+  function joinImages(messages, images) {
+    var byId = {};
+    images.forEach(function (image) { if (image && image.blob) { byId[image.id] = image.blob; } });
+    var work = [];
+    messages.forEach(function (m) {
+      (m.attachments || []).forEach(function (a, i) {
+        if (a && a.kind === 'image' && typeof a.data !== 'string' && byId[a.id]) {
+          work.push(blobDataUrl(byId[a.id]).then(function (url) {
+            if (url) { m.attachments[i] = Object.assign({}, a, { data: url }); }
+          }));
+        }
+      });
+    });
+    return Promise.all(work).then(function () { return messages; });
+  }
   function fromRecords(meta, messages) {
     var conversation = Object.assign({}, meta);
     conversation.messages = sortMessages(messages.map(function (m) {
@@ -84,11 +146,12 @@
     return conversation;
   }
 
-  /** The Dexie database with its tables (IndexedDB schema version 1: indexes only; the
-   *  data format is the meta 'format' record). */
+  /** The Dexie database with its tables (IndexedDB schema version 1: indexes only;
+   *  version 2 adds `images`; the data format is the meta 'format' record). */
   function database() {
     var db = new window.Dexie(DB_NAME);
     db.version(1).stores(TABLES);
+    db.version(2).stores(IMAGES); // format 4: the images of attachments as Blobs
     return db;
   }
 
@@ -168,19 +231,25 @@
     }
 
     function loadAll() {
-      return db.transaction('r', db.conversations, db.messages, function () {
-        return Promise.all([db.conversations.toArray(), db.messages.toArray()]);
+      return db.transaction('r', db.conversations, db.messages, db.images, function () {
+        return Promise.all([db.conversations.toArray(), db.messages.toArray(), db.images.toArray()]);
       }).then(function (parts) {
-        var byConv = {};
-        parts[1].forEach(function (m) { (byConv[m.conv_id] = byConv[m.conv_id] || []).push(m); });
-        return { conversations: parts[0].map(function (c) { return fromRecords(c, byConv[c.id] || []); }) };
+        return joinImages(parts[1], parts[2]).then(function (messages) {
+          var byConv = {};
+          messages.forEach(function (m) { (byConv[m.conv_id] = byConv[m.conv_id] || []).push(m); });
+          return { conversations: parts[0].map(function (c) { return fromRecords(c, byConv[c.id] || []); }) };
+        });
       });
     }
     function load(ids) {
-      return db.transaction('r', db.conversations, db.messages, function () {
+      return db.transaction('r', db.conversations, db.messages, db.images, function () {
         return Promise.all(ids.map(function (id) {
-          return Promise.all([db.conversations.get(id), db.messages.where('conv_id').equals(id).toArray()])
-            .then(function (r) { return r[0] ? fromRecords(r[0], r[1]) : null; });
+          return Promise.all([db.conversations.get(id), db.messages.where('conv_id').equals(id).toArray(),
+            db.images.where('conv_id').equals(id).toArray()]);
+        }));
+      }).then(function (found) {
+        return Promise.all(found.map(function (r) {
+          return r[0] ? joinImages(r[1], r[2]).then(function (messages) { return fromRecords(r[0], messages); }) : null;
         }));
       });
     }
@@ -288,21 +357,33 @@
       var t0 = performance.now();
       var change = diff(prev, next);
       if (!change.changed.length && !change.deletedConversations.length) { return Promise.resolve({ ok: true, nothing: true }); }
-      var written = db.transaction('rw', db.conversations, db.messages, function () {
+      var messages = [];
+      var images = [];
+      change.messages.forEach(function (m) {
+        var split = splitImages(m);
+        messages.push(split.record);
+        images.push.apply(images, split.images);
+      });
+      var written = db.transaction('rw', db.conversations, db.messages, db.images, function () {
         if (debug.failWrites) { var failure = new Error(debug.failWrites); failure.name = debug.failWrites; throw failure; }
         if (change.conversations.length) { db.conversations.bulkPut(change.conversations); }
-        if (change.messages.length) { db.messages.bulkPut(change.messages); }
-        if (change.deletedMessages.length) { db.messages.bulkDelete(change.deletedMessages); }
+        if (messages.length) { db.messages.bulkPut(messages); }
+        if (images.length) { db.images.bulkPut(images); }
+        if (change.deletedMessages.length) {
+          db.messages.bulkDelete(change.deletedMessages);
+          db.images.where('msg_id').anyOf(change.deletedMessages).delete();
+        }
         change.deletedConversations.forEach(function (id) {
           db.conversations.delete(id);
           db.messages.where('conv_id').equals(id).delete();
+          db.images.where('conv_id').equals(id).delete();
         });
       });
       var syncMs = performance.now() - t0; // main-thread part: diff + structured clone of the puts
       return written.then(function () {
         debug.writes += 1;
         debug.lastSave = { sync_ms: syncMs, total_ms: performance.now() - t0, messages: change.messages.length,
-          conversations: change.conversations.length };
+          conversations: change.conversations.length, images: images.length };
         announce(change.changed, change.deletedConversations);
         return { ok: true };
       }, function (error) {
@@ -325,5 +406,6 @@
   }
 
   window.chatStorage = { create: create, database: database, sortMessages: sortMessages, compareMessages: compareMessages,
-    withSeq: withSeq, conversationRecord: conversationRecord, messageRecord: messageRecord, DB_NAME: DB_NAME };
+    withSeq: withSeq, conversationRecord: conversationRecord, messageRecord: messageRecord, splitImages: splitImages,
+    TABLES: TABLES, DB_NAME: DB_NAME };
 })();

@@ -91,6 +91,46 @@ quote above the answer: every line of it gets ``"> "`` in front (no line of it c
 then look like a marker), and the parser removes exactly that (a bare ``>`` line,
 as an editor that strips trailing spaces leaves it, reads as an empty line).
 Messages without reasoning are written exactly as before.
+
+Attachments (format 3). A message's ``attachments`` (issue 13: images and documents, the
+shape of ``chatcore.schema.ImageAttachment`` / ``DocumentAttachment``, in their order)
+follow its end marker, each as a block after a blank line, so the file stands alone::
+
+    <!-- chat:end -->
+
+    <!-- chat:image mime=image/png size=48213 width=640 height=480 -->
+    ![photo\\_1.png](data:image/png;base64,iVBORw0KGgo...)
+
+    <!-- chat:document mime=application/pdf size=91234 tokens=812 truncated=1 -->
+    📄 **report.pdf**
+    ````text
+    <the extracted text, byte-exact; a line ``` of it stays inside>
+    ````
+
+The marker comment holds what a viewer need not show (``mime``, ``size`` in bytes,
+``width``/``height`` in px, ``tokens``, ``truncated=1``; optional ones only when set,
+always in this order; numbers in decimal). The image is a Markdown image whose URL is the
+attachment's ``data`` as stored: only a ``data:image/(png|jpeg|webp|gif);base64,…`` URL
+(``chatcore.schema.IMAGE_DATA_URL_PATTERN``; never svg, which can hold script), which
+has no space, bracket or parenthesis, so it cannot end the image early or add a title.
+The name (the alt text; after ``📄`` in bold for a document) is escaped so that it stays
+plain text in every CommonMark viewer, raw HTML on or off: each of
+``\\ ` * _ { } [ ] ( ) < > # + ! | ~ $ & ^ =`` gets a backslash (§2.4: any ASCII
+punctuation may be escaped; ``a](javascript:x)`` cannot close the alt text, ``<img
+onerror>`` is no tag, ``&`` starts no entity), and every C0 and C1 control character,
+U+2028, U+2029 and a lone surrogate is written as a decimal character reference
+``&#N;`` (§6.2), so a name is one line. A document's text is a fenced code block of
+backticks longer than any backtick run in it (at least three, §4.5: no line of the text
+can close it; its info string is ``text``); the marker comment is an HTML block of type 2
+that ends on its own line, and a blank line ends each block, so nothing runs into the
+next attachment or heading. The reader is the inverse (a name must escape back to the
+same text; a block that does not read back is ``md_import_bad_attachment``, with its
+line).
+
+The ``- Format:`` line says the oldest format that reads the file: ``3`` when some
+message has attachments (an app that knows only 2 refuses it, ``md_import_too_new``,
+rather than dropping the images), else ``2``, so an export without attachments is
+byte for byte what format 2 wrote.
 """
 
 from __future__ import annotations
@@ -102,16 +142,29 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import get_args
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_block.fence import make_fence_rule
 from markdown_it.rules_block.html_block import HTML_SEQUENCES
+from pydantic import ValidationError
 
 from . import i18n
 from .messages import MODEL_NAME_MAX, MODEL_NAME_PATTERN, Message
-from .schema import TITLE_MAX, Conversation
+from .schema import (
+    ATTACHMENTS_MAX,
+    IMAGE_DATA_MAX,
+    IMAGE_DATA_URL_PATTERN,
+    MIME_PATTERN,
+    TITLE_MAX,
+    Conversation,
+    DocumentAttachment,
+    ImageAttachment,
+)
 
-FORMAT_VERSION = 2  # the newest format this module writes and reads
+FORMAT_VERSION = 3  # the newest format this module writes and reads
+ATTACHMENTS_FORMAT = 3  # the first format with attachments: written only when there are some
+PLAIN_FORMAT = 2  # what an export without attachments says (readable by format-2 code)
 ROLE_HEADINGS = {"system": "System prompt", "user": "User", "assistant": "Assistant"}
 END_MARKER = "<!-- chat:end -->"
 REASONING_BEGIN = "<!-- chat:reasoning -->"
@@ -137,12 +190,41 @@ _PROBE = "## probe"
 # they close what only that parser has open
 _SHIELD = "<!--"
 
+# attachments (module docstring, "Attachments")
+IMAGE_BEGIN = "<!-- chat:image "
+DOCUMENT_BEGIN = "<!-- chat:document "
+DOCUMENT_LABEL = "📄 **"  # the document's name line: label, escaped name, "**"
+DOCUMENT_INFO = "text"  # the info string of a document's fence
+IMAGE_MIMES = get_args(ImageAttachment.model_fields["mime"].annotation)  # the types an image may have
+_ATTACHMENT_LINE = re.compile(r"<!-- chat:(image|document) (.*) -->")
+_COUNT = r"(0|[1-9][0-9]{0,15})"  # a number as written: decimal, no leading zero
+_IMAGE_ATTRS = re.compile(rf"mime=(\S+) size={_COUNT}(?: width={_COUNT})?(?: height={_COUNT})?")
+_DOCUMENT_ATTRS = re.compile(rf"mime=(\S+) size={_COUNT}(?: tokens={_COUNT})?( truncated=1)?")
+_DOCUMENT_FENCE = re.compile(r"(`{3,})" + DOCUMENT_INFO)
+_IMAGE_DATA = re.compile(IMAGE_DATA_URL_PATTERN)
+_MIME = re.compile(MIME_PATTERN)
+_BACKTICKS = re.compile(r"`+")
+MAX_COUNT = 2**53 - 1  # the largest number written (JavaScript's Number.MAX_SAFE_INTEGER)
+# a name's escapes: ASCII punctuation that forms markup gets a backslash, control
+# characters, line and paragraph separators and lone surrogates a character reference
+NAME_ESCAPED = "\\`*_{}[]()<>#+!|~$&^="
+_NAME_REFERENCED = (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0xD800, 0xE000))
+_NAME_TABLE = {**{ord(c): "\\" + c for c in NAME_ESCAPED}, **{n: f"&#{n};" for n in _NAME_REFERENCED}}
+_NAME_TOKEN = re.compile(r"\\(.)|&#([0-9]{1,7});", re.S)
+# what the schema check sees of an image's data once this module has checked it against
+# IMAGE_DATA_URL_PATTERN and IMAGE_DATA_MAX (the schema's own): its regex would read
+# every megabyte again (_checked_view)
+_DATA_STAND_IN = "data:image/png;base64,AA=="
+
 
 class ExportedMessage(Message, total=False):
-    """A message of an export: ``{"role", "content"}`` and, for an assistant reply
-    that has it, ``"reasoning"`` (never sent upstream: ``chatcore.messages.ChatMessage``)."""
+    """A message of an export: ``{"role", "content"}``, for an assistant reply that has
+    it ``"reasoning"`` (never sent upstream: ``chatcore.messages.ChatMessage``), and, when
+    it has any, ``"attachments"``: ``chatcore.schema.ImageAttachment`` /
+    ``DocumentAttachment`` dicts without their ``id`` (an import gives new ones)."""
 
     reasoning: str
+    attachments: list[dict]
 
 
 class MarkdownImportError(ValueError):
@@ -150,8 +232,8 @@ class MarkdownImportError(ValueError):
 
     ``code`` is a key of ``chatcore.i18n.TEXTS`` (``md_import_not_export``,
     ``md_import_too_new``, ``md_import_unknown_role``, ``md_import_too_large``,
-    ``md_import_not_text``), ``params`` its format values, ``detail`` an English note
-    for logs and tests (never shown as the user's text: use ``text(locale)``). A
+    ``md_import_not_text``, ``md_import_bad_attachment``), ``params`` its format
+    values, ``detail`` an English note for logs and tests (never shown as the user's text: use ``text(locale)``). A
     ``ValueError``, so callers of ``from_markdown`` that catch that keep working.
     """
 
@@ -168,6 +250,11 @@ class MarkdownImportError(ValueError):
 
 def _not_export(detail: str) -> MarkdownImportError:
     return MarkdownImportError("md_import_not_export", detail)
+
+
+def _bad_attachment(index: int, detail: str) -> MarkdownImportError:
+    """``md_import_bad_attachment`` for the attachment block at ``lines[index]``."""
+    return MarkdownImportError("md_import_bad_attachment", detail, line=index + 1)
 
 
 def _reasoning_of(message: dict) -> str | None:
@@ -415,6 +502,89 @@ def _needs_gap(begin: str, content: str) -> bool:
     return joined[0].map[1] - 1 != own
 
 
+# --------------------------------------------------------------- attachments
+def escape_name(name: str) -> str:
+    """A file name as the export writes it (alt text, a document's name line): plain
+    text in every CommonMark viewer, one line (module docstring, "Attachments")."""
+    return name.translate(_NAME_TABLE)
+
+
+def unescape_name(written: str) -> str | None:
+    """The name ``escape_name`` wrote as ``written``; ``None`` when it did not write it."""
+
+    def one(match: re.Match) -> str:
+        if match.group(1) is not None:
+            return match.group(1)
+        code = int(match.group(2))
+        return chr(code) if code <= 0x10FFFF else "\ufffd"  # not a character: cannot escape back
+
+    name = _NAME_TOKEN.sub(one, written)
+    return name if escape_name(name) == written else None
+
+
+def _count(attachment: dict, key: str) -> str | None:
+    """``attachment[key]`` written as a number (``None``: absent or null).
+
+    Raises:
+        ValueError: not an integer from 0 to ``MAX_COUNT``.
+    """
+    value = attachment.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise ValueError(f"attachment {key} is not a count: {value!r}"[:200])
+    return str(value)
+
+
+def _document_fence(text: str) -> str:
+    """Backticks, at least three and more than the longest run of them in ``text``."""
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0) if "`" in text else 0
+    return "`" * max(3, longest + 1)
+
+
+def _attachment_lines(attachment: object) -> list[str]:
+    """One attachment's block (module docstring), ending with its blank line.
+
+    Raises:
+        ValueError: not the stored shape: a kind other than image or document, a name
+            or text that is not a string, a MIME type outside ``MIME_PATTERN`` (for an
+            image: not png, jpeg, webp or gif), a count that is not one, an image whose
+            ``data`` is not a ``data:image/(png|jpeg|webp|gif);base64,…`` URL.
+    """
+    if not isinstance(attachment, dict):
+        raise ValueError("an attachment is not an object")
+    kind, name, mime = attachment.get("kind"), attachment.get("name"), attachment.get("mime")
+    if not isinstance(name, str):
+        raise ValueError("attachment name is not a string")
+    if not isinstance(mime, str) or not _MIME.fullmatch(mime):
+        raise ValueError(f"attachment MIME type {mime!r}"[:200])
+    size = _count(attachment, "size")
+    if size is None:
+        raise ValueError("attachment without a size")
+    attrs = f"mime={mime} size={size}"
+    if kind == "image":
+        data = attachment.get("data")
+        if mime not in IMAGE_MIMES or not isinstance(data, str) or not _IMAGE_DATA.fullmatch(data):
+            raise ValueError("an image is not a data: URL of png, jpeg, webp or gif")
+        for key in ("width", "height"):
+            value = _count(attachment, key)
+            if value is not None:
+                attrs += f" {key}={value}"
+        return [f"{IMAGE_BEGIN}{attrs} -->", f"![{escape_name(name)}]({data})", ""]
+    if kind == "document":
+        text, truncated = attachment.get("text"), attachment.get("truncated")
+        if not isinstance(text, str):
+            raise ValueError("document text is not a string")
+        if truncated not in (None, True, False):
+            raise ValueError("document truncated is not a boolean")
+        tokens = _count(attachment, "tokens")
+        attrs += (f" tokens={tokens}" if tokens is not None else "") + (" truncated=1" if truncated is True else "")
+        fence = _document_fence(text)
+        label = f"{DOCUMENT_LABEL}{escape_name(name)}**"
+        return [f"{DOCUMENT_BEGIN}{attrs} -->", label, fence + DOCUMENT_INFO, text, fence, ""]
+    raise ValueError(f"attachment kind {kind!r}"[:200])
+
+
 def _message_lines(message: ExportedMessage, end: str) -> list[str]:
     """One message's section: heading, reasoning quote, begin marker, content, end."""
     out = [f"## {ROLE_HEADINGS[message['role']]}", ""]
@@ -431,6 +601,8 @@ def _message_lines(message: ExportedMessage, end: str) -> list[str]:
     if gap:
         out.append("")
     out += [content, *closers, end, ""]
+    for attachment in message.get("attachments", ()):
+        out += _attachment_lines(attachment)
     return out
 
 
@@ -451,14 +623,23 @@ def to_markdown(
 
     Args:
         messages: ``{"role", "content"}`` dicts, oldest first, an assistant's maybe
-            with ``"reasoning"`` (a non-empty string; other extra keys ignored).
+            with ``"reasoning"`` (a non-empty string), any with ``"attachments"`` (a
+            list of ``chatcore.schema.ImageAttachment`` / ``DocumentAttachment`` dicts;
+            their ``id`` and unknown keys are not written; ``None`` or ``[]``: none);
+            other extra keys ignored.
         model: model name recorded in the header (whitespace runs become one space).
         title: document title (first line, ``# title``; whitespace runs become one space).
         system_prompt: recorded as the first section when non-empty.
         exported_at: export time (UTC now by default), written as ``YYYY-MM-DD HH:MM:SS UTC``.
 
     Returns:
-        The Markdown text, ``"\\n"`` line breaks, ending with a blank line.
+        The Markdown text, ``"\\n"`` line breaks, ending with a blank line; its
+        ``- Format:`` is ``ATTACHMENTS_FORMAT`` when a message has attachments, else
+        ``PLAIN_FORMAT``.
+
+    Raises:
+        ValueError: ``attachments`` is not a list, or an attachment is not of the
+            stored shape (``_attachment_lines``): nothing else is written in its place.
     """
     exported_at = exported_at or datetime.now(timezone.utc)
     body: list[ExportedMessage] = []
@@ -469,13 +650,20 @@ def to_markdown(
         reasoning = _reasoning_of(m)  # type: ignore[arg-type]
         if reasoning is not None:
             entry["reasoning"] = reasoning
+        attachments = m.get("attachments")
+        if attachments is not None:
+            if not isinstance(attachments, list):
+                raise ValueError("attachments is not a list")
+            if attachments:
+                entry["attachments"] = attachments
         body.append(entry)
     end = _end_marker(body)
+    version = ATTACHMENTS_FORMAT if any("attachments" in m for m in body) else PLAIN_FORMAT
     stamp = exported_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     title_line = " ".join(title.split()) or "Chat"
     model_line = " ".join(str(model).split())
     out = [f"# {title_line}", "", f"- Exported: {stamp}", f"- Model: {model_line}", f"- Messages: {len(messages)}",
-           f"- Format: {FORMAT_VERSION}", ""]
+           f"- Format: {version}", ""]
     if end != END_MARKER:
         out += [f"<!-- chat:end-marker {end[5:-4]} -->", ""]
     for message in body:
@@ -544,15 +732,105 @@ def _read_begin(line: str, version: int) -> tuple[str, int, int] | None:
     return role, 1 if attrs.group(2) else 0, int(attrs.group(3) or 0)
 
 
+def _read_attachment(lines: list[str], start: int) -> tuple[dict, int]:
+    """The attachment whose marker comment is ``lines[start]`` (without ``id``), checked
+    against ``chatcore.schema``, and the index of the line after its block.
+
+    Raises:
+        MarkdownImportError: ``md_import_bad_attachment`` (``line``): a marker, image
+            line, name or fence that is not as written, a data URL that is not an image
+            of the four types, an unterminated document, values out of the schema's bounds.
+    """
+    marker = _ATTACHMENT_LINE.fullmatch(lines[start])
+    if not marker:
+        raise _bad_attachment(start, "malformed attachment marker")
+    kind = marker.group(1)
+    attrs = (_IMAGE_ATTRS if kind == "image" else _DOCUMENT_ATTRS).fullmatch(marker.group(2))
+    if not attrs:
+        raise _bad_attachment(start, f"malformed {kind} marker")
+    attachment: dict = {"kind": kind}
+    if kind == "image":
+        line = lines[start + 1] if start + 1 < len(lines) else ""
+        # "![" escaped name "](" data ")": an escaped name has no "](" (its "(" are "\\(")
+        cut = line.find("](")
+        name = unescape_name(line[2:cut]) if line.startswith("![") and cut > 0 and line.endswith(")") else None
+        data = line[cut + 2 : -1]
+        if name is None or len(data) > IMAGE_DATA_MAX or not _IMAGE_DATA.fullmatch(data):
+            raise _bad_attachment(start, "image line is not an image of a data: URL")
+        attachment.update(name=name, mime=attrs.group(1), size=int(attrs.group(2)))
+        for key, value in (("width", attrs.group(3)), ("height", attrs.group(4))):
+            if value is not None:
+                attachment[key] = int(value)
+        attachment["data"] = data
+        after = start + 2
+        model: type = ImageAttachment
+    else:
+        label = lines[start + 1] if start + 1 < len(lines) else ""
+        written = label[len(DOCUMENT_LABEL) : -2] if label.startswith(DOCUMENT_LABEL) and label.endswith("**") else None
+        name = unescape_name(written) if written is not None and len(label) >= len(DOCUMENT_LABEL) + 2 else None
+        opening = lines[start + 2] if name is not None and start + 2 < len(lines) else ""
+        fence_line = _DOCUMENT_FENCE.fullmatch(opening)
+        if fence_line is None:
+            raise _bad_attachment(start, "document without its name line and fence")
+        fence = fence_line.group(1)
+        close = start + 3
+        while close < len(lines) and lines[close] != fence:
+            close += 1
+        if close >= len(lines):
+            raise _bad_attachment(start, "unterminated document")
+        text = "\n".join(lines[start + 3 : close])
+        if len(_document_fence(text)) > len(fence):
+            raise _bad_attachment(start, "document text holds its fence")  # a viewer would end it early
+        attachment.update(name=name, mime=attrs.group(1), size=int(attrs.group(2)), text=text)
+        if attrs.group(3) is not None:
+            attachment["tokens"] = int(attrs.group(3))
+        if attrs.group(4):
+            attachment["truncated"] = True
+        after = close + 1
+        model = DocumentAttachment
+    if after < len(lines) and lines[after] != "":
+        raise _bad_attachment(start, "no blank line after the attachment")
+    try:
+        model.model_validate(_checked_view({"id": "att-0", **attachment}))  # the stored shape (the id is the import's)
+    except ValidationError as exc:
+        raise _bad_attachment(start, f"not a stored {kind}: {exc.errors()[0].get('loc')}") from exc
+    return attachment, after
+
+
+def _checked_view(attachment: dict) -> dict:
+    """``attachment`` for a schema check after ``_read_attachment`` checked its ``data``."""
+    return {**attachment, "data": _DATA_STAND_IN} if "data" in attachment else attachment
+
+
+def _read_attachments(lines: list[str], i: int, message: ExportedMessage) -> int:
+    """The attachment blocks after the message that ended at ``lines[i - 1]``, into
+    ``message["attachments"]`` (when there are any); the index of the line after them.
+
+    Raises:
+        MarkdownImportError: ``md_import_bad_attachment`` (``_read_attachment``; more
+            than ``ATTACHMENTS_MAX``).
+    """
+    found: list[dict] = []
+    while i + 1 < len(lines) and lines[i] == "" and lines[i + 1].startswith((IMAGE_BEGIN, DOCUMENT_BEGIN)):
+        if len(found) >= ATTACHMENTS_MAX:
+            raise _bad_attachment(i + 1, f"more than {ATTACHMENTS_MAX} attachments")
+        attachment, i = _read_attachment(lines, i + 1)
+        found.append(attachment)
+    if found:
+        message["attachments"] = found
+    return i
+
+
 def parse_export(text: str) -> ParsedExport:
-    """Read an export (format 1 or 2) into its header and messages.
+    """Read an export (format 1, 2 or 3) into its header and messages.
 
     Raises:
         MarkdownImportError: ``md_import_too_new`` (``- Format:`` above
             ``FORMAT_VERSION``), ``md_import_unknown_role``, ``md_import_not_export``
             (no message markers, one unterminated, a gap or close count that does not
             fit, a reasoning block unterminated, malformed or not followed by an
-            assistant message).
+            assistant message), ``md_import_bad_attachment`` (format 3: an attachment
+            block that does not read back, or one that follows no message).
     """
     header = text.split("\n<!-- chat:begin ", 1)[0]
     format_match = _FORMAT_LINE.search(header)
@@ -571,6 +849,8 @@ def parse_export(text: str) -> ParsedExport:
     reasoning: str | None = None  # read, waiting for its assistant message
     i = 0
     while i < len(lines):
+        if version >= ATTACHMENTS_FORMAT and lines[i].startswith((IMAGE_BEGIN, DOCUMENT_BEGIN)):
+            raise _bad_attachment(i, "attachment that follows no message")
         if lines[i] == REASONING_BEGIN:
             if reasoning is not None:
                 raise _not_export("two reasoning blocks for one message in export")
@@ -597,6 +877,8 @@ def parse_export(text: str) -> ParsedExport:
             message["reasoning"], reasoning = reasoning, None
         parsed.messages.append(message)
         i = j + 1
+        if version >= ATTACHMENTS_FORMAT:
+            i = _read_attachments(lines, i, message)
     if reasoning is not None:
         raise _not_export("reasoning without its message in export")
     if not parsed.messages:
@@ -605,9 +887,9 @@ def parse_export(text: str) -> ParsedExport:
 
 
 def from_markdown(text: str) -> list[ExportedMessage]:
-    """Parse ``to_markdown`` output (format 1 or 2) back into messages (system prompt
+    """Parse ``to_markdown`` output (format 1, 2 or 3) back into messages (system prompt
     included); an assistant message with a reasoning block gets ``"reasoning"``, others
-    have none.
+    have none; a message with attachments gets ``"attachments"`` (without ``id``).
 
     Raises:
         MarkdownImportError: (a ``ValueError``) as ``parse_export``.
@@ -634,7 +916,7 @@ def _base36(n: int) -> str:
 
 
 def import_markdown(text: str | bytes, *, max_bytes: int, now_ms: float | None = None) -> dict:
-    """Turn a Markdown export (``to_markdown``, format 1 or 2) into a new conversation.
+    """Turn a Markdown export (``to_markdown``, format 1, 2 or 3) into a new conversation.
 
     Args:
         text: the file, as text or as its bytes (UTF-8, a leading BOM is dropped). A
@@ -655,17 +937,24 @@ def import_markdown(text: str | bytes, *, max_bytes: int, now_ms: float | None =
              "error": None,
              "messages": [{"id": "m-...", "role": "user" | "assistant" | "system",
                            "content": str, "created_at": now_ms, "seq": <turn>,
-                           "reasoning": str (an assistant's, when exported)}, ...]}
+                           "reasoning": str (an assistant's, when exported),
+                           "attachments": [{"id": "att-<base36 ms>-<6 random>", "kind":
+                               "image", "name", "mime", "size", "width"?, "height"?,
+                               "data"} | {"id", "kind": "document", "name", "mime",
+                               "size", "text", "tokens"?, "truncated": True?}, ...]
+                               (when exported; each field as written, ``id`` new)}, ...]}
 
         ``seq`` numbers the turns as the page's ``withSeq`` does (assets/storage.js):
         each non-assistant message starts a turn. A system section that is not the
-        first one stays a ``system`` message.
+        first one, or has attachments, stays a ``system`` message.
 
     Raises:
         MarkdownImportError: ``md_import_too_large`` (``limit``), ``md_import_not_text``
             (bytes that are not UTF-8), ``md_import_not_export`` (no ``# title`` and
             ``- Exported:`` header, no message, malformed markers), ``md_import_too_new``
-            (``version``, ``supported``), ``md_import_unknown_role`` (``role``).
+            (``version``, ``supported``), ``md_import_unknown_role`` (``role``),
+            ``md_import_bad_attachment`` (``line``: a malformed data URL, a document
+            block that does not parse, an attachment outside the schema's bounds).
     """
     if isinstance(text, bytes):
         size = len(text)
@@ -687,7 +976,7 @@ def import_markdown(text: str | bytes, *, max_bytes: int, now_ms: float | None =
     now = float(time.time() * 1000 if now_ms is None else now_ms)
     messages = parsed.messages
     settings: dict = {}
-    if messages[0]["role"] == "system":
+    if messages[0]["role"] == "system" and "attachments" not in messages[0]:  # (with some: a system message)
         settings["system_prompt"] = messages[0]["content"]
         messages = messages[1:]
     if not messages:
@@ -707,6 +996,14 @@ def import_markdown(text: str | bytes, *, max_bytes: int, now_ms: float | None =
         record = {"id": message_id, "role": m["role"], "content": m["content"], "created_at": now, "seq": turn}
         if "reasoning" in m:
             record["reasoning"] = m["reasoning"]
+        if "attachments" in m:
+            record["attachments"] = []
+            for attachment in m["attachments"]:
+                attachment_id = new_id("att", now)
+                while attachment_id in ids:
+                    attachment_id = new_id("att", now)
+                ids.add(attachment_id)
+                record["attachments"].append({"id": attachment_id, **attachment})
         stored.append(record)
     conversation = {
         "id": new_id("c", now),
@@ -717,5 +1014,10 @@ def import_markdown(text: str | bytes, *, max_bytes: int, now_ms: float | None =
         "error": None,
         "messages": stored,
     }
-    Conversation.model_validate(conversation)  # the schema every stored conversation meets
+    checked = {**conversation, "messages": [{**m, "attachments": [_checked_view(a) for a in m["attachments"]]}
+                                            if "attachments" in m else m for m in stored]}
+    try:
+        Conversation.model_validate(checked)  # the schema every stored conversation meets
+    except ValidationError as exc:  # parse_export checked each part: not reached for its output
+        raise _not_export(f"not a stored conversation: {exc.errors()[0].get('loc')}") from exc
     return conversation

@@ -158,6 +158,58 @@ TEXTS: dict[str, dict[str, str]] = {
         "en-US": "The file is not UTF-8 text. Nothing was imported.",
         "zh-CN": "文件不是 UTF-8 文本。未导入任何内容。",
     },
+    # --- an attachment block of a Markdown export (chatcore.export, format 3) ---
+    "md_import_bad_attachment": {
+        "en-US": "An image or document in this export cannot be read back (line {line}): it may have been "
+        "changed by hand. Nothing was imported.",
+        "zh-CN": "此导出文件中的图片或文档无法读取（第 {line} 行），可能被手动修改过。未导入任何内容。",
+    },
+    # --- images and documents attached to a message (issue 13: chatcore.context, chatcore.attachments) ---
+    "model_no_images": {
+        "en-US": "The model {model} does not accept images. Remove the image or choose a model that accepts "
+        "images (the operator can name such models in VISION_MODELS). Your message is kept.",
+        "zh-CN": "模型 {model} 不支持图片。请移除图片，或选择支持图片的模型（服务器管理员可在 VISION_MODELS 中指定）。你的消息已保留。",
+    },
+    "image_too_large": {
+        "en-US": "An attached image is too large ({size} bytes; the limit is {limit} bytes). Your message is kept.",
+        "zh-CN": "附加的图片过大（{size} 字节，上限 {limit} 字节）。你的消息已保留。",
+    },
+    "attachment_too_large": {
+        "en-US": "The file is too large (limit {limit} bytes).",
+        "zh-CN": "文件过大（上限 {limit} 字节）。",
+    },
+    "attachment_unsupported": {
+        "en-US": "This file type is not supported. Attach a text file (.txt, .md, .csv, .json, source code), a PDF or a Word .docx file.",
+        "zh-CN": "不支持此文件类型。请附加文本文件（.txt、.md、.csv、.json、源代码）、PDF 或 Word .docx 文件。",
+    },
+    "attachment_not_text": {
+        "en-US": "The file is not text (it is binary or not in UTF-8). Attach a text file, a PDF or a .docx file.",
+        "zh-CN": "该文件不是文本（是二进制文件或不是 UTF-8 编码）。请附加文本文件、PDF 或 .docx 文件。",
+    },
+    "attachment_no_text": {
+        "en-US": "No text was found in this file (a scanned PDF holds only images). Copy the text into the message instead.",
+        "zh-CN": "此文件中没有可提取的文字（扫描版 PDF 只包含图片）。请把文字复制到消息中。",
+    },
+    "attachment_encrypted": {
+        "en-US": "This PDF is protected by a password. Save a copy without the password and attach that.",
+        "zh-CN": "此 PDF 受密码保护。请另存一份不带密码的副本后再附加。",
+    },
+    "attachment_corrupt": {
+        "en-US": "The file is damaged or not what its name says; no text could be read from it.",
+        "zh-CN": "文件已损坏或与其扩展名不符，无法读取其中的文字。",
+    },
+    "attachment_bomb": {
+        "en-US": "The file expands to far more data than it holds (a compression bomb, or too complex), so it was not read.",
+        "zh-CN": "该文件解压后的数据量远超其本身大小（压缩炸弹或过于复杂），因此未读取。",
+    },
+    "attachment_timeout": {
+        "en-US": "Reading the file took too long (over {seconds} s) and was stopped.",
+        "zh-CN": "读取文件耗时过长（超过 {seconds} 秒），已停止。",
+    },
+    "attachment_busy": {
+        "en-US": "The server is reading too many files at once. Try again in a moment.",
+        "zh-CN": "服务器正在同时读取过多文件，请稍后重试。",
+    },
 }
 
 AFTER_SECONDS = {"en-US": " in {seconds} s", "zh-CN": "（约 {seconds} 秒后）"}

@@ -32,20 +32,38 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .messages import MODEL_NAME_MAX, MODEL_NAME_PATTERN, PARAM_RANGES, ReasoningEffort, Role
+from .presets import Preset, PresetFile, PresetParameters, PresetStore  # prompt presets (issue 14)
 from .settings_spec import number_range
 
 SCHEMA_PATH = Path(__file__).with_name("page_schema.json")
 BACKUP_FORMAT = "dash-chat-backup"
-BACKUP_VERSION = 1
+# 2: messages may carry `attachments` (images as data URLs, documents as text); files of
+# version 1 still restore (BACKUP_VERSIONS), code that knows only 1 refuses a 2 rather than
+# dropping the images.
+BACKUP_VERSION = 2
+BACKUP_VERSIONS = (1, 2)  # the versions Restore reads
 # the browser storage format; its plan and migrations: assets/storage.js, docs/storage.md.
 # 3: StoredMessage.reasoning / reasoning_ms / ttft_reasoning_ms, Usage.reasoning_tokens,
 # StoredSettings.reasoning_effort (code of version 2 must leave such data untouched).
-STORE_VERSION = 3
+# 4: StoredMessage.attachments; images kept as Blobs in their own IndexedDB table
+# (code of version 3 would drop the attachments when it rewrites a message).
+STORE_VERSION = 4
 
 ID_MAX = 200
 TITLE_MAX = 500
 SECRET_MAX = 500  # an API key or base URL typed by the user
-HISTORY_MAX = int(number_range("history")[1])  # the "history" setting: newest messages sent, 0 = all
+HISTORY_MAX = int(number_range("history")[1])
+# attachments (issue 13): generous bounds of the stored shape; the real limits (IMAGE_MAX_BYTES,
+# ATTACHMENT_MAX_BYTES, MAX_MESSAGE_CHARS) are the server's settings, enforced where they apply
+ATTACHMENTS_MAX = 50  # per message
+FILE_NAME_MAX = 255
+FILE_BYTES_MAX = 1_000_000_000
+IMAGE_SIDE_MAX = 100_000
+IMAGE_DATA_MAX = 40_000_000  # characters of one image's data URL (≈ 30 MB decoded)
+DOCUMENT_TEXT_MAX = 20_000_000  # characters of one document's extracted text
+# an image as the page keeps it, sends it and exports it: base64 of png/jpeg/webp/gif, never svg
+IMAGE_DATA_URL_PATTERN = r"^data:image/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/]+=*$"
+MIME_PATTERN = r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$"  # the "history" setting: newest messages sent, 0 = all
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
 
@@ -95,6 +113,40 @@ class StoredSettings(BaseModel):
     reasoning_effort: ReasoningEffort | None = None
 
 
+class ImageAttachment(BaseModel):
+    """An image attached to a user message (issue 13): re-encoded in the browser
+    (assets/js/attach.mjs), ``size`` its bytes, ``width``/``height`` px, ``data`` the data
+    URL (png/jpeg/webp/gif, base64) — in memory, backups and exports; IndexedDB keeps it
+    as a Blob in its own table (assets/storage.js)."""
+
+    model_config = _STRICT
+    id: str = Field(min_length=1, max_length=ID_MAX)
+    kind: Literal["image"]
+    name: str = Field(max_length=FILE_NAME_MAX)
+    mime: Literal["image/png", "image/jpeg", "image/webp", "image/gif"]
+    size: int = Field(ge=0, le=FILE_BYTES_MAX)
+    width: int | None = Field(default=None, ge=0, le=IMAGE_SIDE_MAX)
+    height: int | None = Field(default=None, ge=0, le=IMAGE_SIDE_MAX)
+    data: str = Field(max_length=IMAGE_DATA_MAX, pattern=IMAGE_DATA_URL_PATTERN)
+
+
+class DocumentAttachment(BaseModel):
+    """A document attached to a user message: its name, type, ``size`` (bytes of the
+    original file), the ``text`` the server extracted (``POST /api/attachments/extract``),
+    the estimated ``tokens`` of it and ``truncated`` when the text was cut to
+    MAX_MESSAGE_CHARS."""
+
+    model_config = _STRICT
+    id: str = Field(min_length=1, max_length=ID_MAX)
+    kind: Literal["document"]
+    name: str = Field(max_length=FILE_NAME_MAX)
+    mime: str = Field(max_length=100, pattern=MIME_PATTERN)
+    size: int = Field(ge=0, le=FILE_BYTES_MAX)
+    text: str = Field(max_length=DOCUMENT_TEXT_MAX)
+    tokens: int | None = Field(default=None, ge=0)
+    truncated: bool | None = None
+
+
 class StoredMessage(BaseModel):
     """One message as the page stores it: the OpenAI ``{role, content}`` plus what the
     page records about a reply (``finish_reason``, ``usage``, ``model``, TTFT in ms,
@@ -120,6 +172,8 @@ class StoredMessage(BaseModel):
     ttft_reasoning_ms: float | None = Field(default=None, ge=0)
     trimmed: int | None = Field(default=None, ge=0)
     seq: float | None = Field(default=None, ge=0)  # the turn's order key (assets/storage.js)
+    # a user message's images and documents (issue 13); ``content`` is the typed text
+    attachments: list[ImageAttachment | DocumentAttachment] | None = Field(default=None, max_length=ATTACHMENTS_MAX)
 
 
 class Conversation(BaseModel):
@@ -159,11 +213,12 @@ class Prefs(BaseModel):
 
 
 class Backup(BaseModel):
-    """The backup file (``Back up all``), version 1."""
+    """The backup file (``Back up all``): version 2 (messages may carry ``attachments``,
+    images as data URLs); version 1 files (no attachments) restore as they are."""
 
     model_config = _STRICT
     format: Literal["dash-chat-backup"]
-    version: Literal[1]
+    version: Literal[1, 2]
     exported_at: str | None = Field(default=None, max_length=100)
     conversations: list[Conversation]
 
@@ -197,10 +252,25 @@ class ModelList(BaseModel):
 
 
 # --- server events of POST /api/chat/stream (chatserver.stream_api) ------------------
+class MetaNotice(BaseModel):
+    """One notice of the ``meta`` event (``chatcore.context.prepare_upstream``):
+    ``document_cut`` = the document ``name`` did not fit the context window, only about
+    ``sent_tokens`` of its ``tokens`` were sent; ``images_left_out`` = ``count`` images of
+    older turns were left out because the model does not accept images."""
+
+    model_config = _STRICT
+    code: Literal["document_cut", "images_left_out"]
+    name: str | None = Field(default=None, max_length=FILE_NAME_MAX)
+    sent_tokens: int | None = Field(default=None, ge=0)
+    tokens: int | None = Field(default=None, ge=0)
+    count: int | None = Field(default=None, ge=0, le=100_000)
+
+
 class MetaEvent(BaseModel):
     """``meta``: the model used and how many history messages were left out;
     ``fallback``: the model id the request named belongs to a connection that no longer
-    exists (CONNECTIONS), so the default connection's default model answers."""
+    exists (CONNECTIONS), so the default connection's default model answers;
+    ``notices``: what the page shows as toasts (``MetaNotice``)."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
     model: str | None = Field(default=None, max_length=MODEL_NAME_MAX)
@@ -208,6 +278,7 @@ class MetaEvent(BaseModel):
     context_window: int | None = Field(default=None, ge=0)
     prompt_tokens_est: int | None = Field(default=None, ge=0)
     fallback: str | None = Field(default=None, max_length=MODEL_NAME_MAX)
+    notices: list[MetaNotice] | None = Field(default=None, max_length=50)
 
 
 class DeltaEvent(BaseModel):
@@ -267,6 +338,8 @@ PAGE_MODELS: dict[str, type[BaseModel]] = {
     "History": History,
     "Conversation": Conversation,
     "StoredMessage": StoredMessage,
+    "ImageAttachment": ImageAttachment,
+    "DocumentAttachment": DocumentAttachment,
     "StoredSettings": StoredSettings,
     "Prefs": Prefs,
     "Backup": Backup,
@@ -279,6 +352,11 @@ PAGE_MODELS: dict[str, type[BaseModel]] = {
     "FinishEvent": FinishEvent,
     "RetryEvent": RetryEvent,
     "DoneEvent": DoneEvent,
+    # prompt presets (chatcore/presets.py): a preset file (Import) and the browser's own list
+    "Preset": Preset,
+    "PresetParameters": PresetParameters,
+    "PresetFile": PresetFile,
+    "PresetStore": PresetStore,
 }
 
 # SSE event name → its schema in the page schema (``usage`` and ``error`` reuse models).
@@ -297,7 +375,7 @@ EVENT_SCHEMAS = {
 def page_schema() -> dict:
     """The JSON Schema document the page validates against:
     ``{"$defs": {name: schema}, "events": {sse_event_name: def_name}, "backup_format",
-    "backup_version", "store_version"}``. Server events keep unknown keys out by
+    "backup_version", "backup_versions" (what Restore reads), "store_version"}``. Server events keep unknown keys out by
     ignoring them (forward compatible); stored shapes forbid them."""
     defs: dict[str, dict] = {}
     for name, model in PAGE_MODELS.items():
@@ -314,6 +392,7 @@ def page_schema() -> dict:
         "events": EVENT_SCHEMAS,
         "backup_format": BACKUP_FORMAT,
         "backup_version": BACKUP_VERSION,
+        "backup_versions": list(BACKUP_VERSIONS),
         "store_version": STORE_VERSION,
     }
 

@@ -5,8 +5,9 @@
 * ``before_request`` → ``check_request``: the cross-site check for every unsafe
   method, the login guard (``ACCESS_CODES``) for every route — the Dash page, every
   Dash callback route (``/_dash-update-component`` …), the stream endpoint — and the
-  chat request rate limit. Only ``PUBLIC_PREFIXES`` (health check, static files) and
-  the login page itself answer without a session.
+  chat request rate limit. Only ``PUBLIC_PREFIXES`` (health check, static files),
+  ``PUBLIC_PATHS`` (the service worker and the manifest, ``chatserver.pwa``) and the
+  login page itself answer without a session.
 * ``POST /login`` / ``POST /logout`` (the login page is the Dash index, whose layout
   is ``components.login`` while signed out, see ``needs_login``); ``GET /logout`` is
   405, so an image or link in a model reply cannot sign the user out;
@@ -49,7 +50,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from chatcore import budgets
-from . import hygiene, sessions
+from . import hygiene, pwa, sessions
 from chatcore.errors import ChatError
 from chatcore.i18n import LOCALE_COOKIE, resolve_locale
 from .limits import ChatLimits, client_address
@@ -59,6 +60,10 @@ log = logging.getLogger("chatserver.access")
 
 # Paths that never need a login: health checks and static files.
 PUBLIC_PREFIXES = ("/healthz", "/assets/", "/_dash-component-suites/", "/favicon.ico", "/_favicon.ico")
+# The installable app's service worker and manifest (chatserver.pwa): public paths and
+# hashes only; the browser fetches the manifest without cookies, and the login page
+# registers the worker too.
+PUBLIC_PATHS = (pwa.SW_PATH, pwa.MANIFEST_PATH)
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
 # Dash routes the login page itself needs (the layout is the login form while signed
@@ -81,7 +86,7 @@ SESSION_COOKIE = "chat_session"
 # in model output could leak the conversation through its URL.
 CSP_TEMPLATE = (
     "default-src 'self'; script-src 'self' 'unsafe-eval' {hashes}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; manifest-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
@@ -229,7 +234,7 @@ def cross_site_refusal() -> Response | None:
 
 
 def _is_public(path: str) -> bool:
-    return path.startswith(PUBLIC_PREFIXES)
+    return path.startswith(PUBLIC_PREFIXES) or path in PUBLIC_PATHS
 
 
 def _wants_page(path: str) -> bool:
@@ -387,7 +392,11 @@ def _logout_view():
         sessions.revoke(limits.storage, sid, left)
         log.info("logout from %s", escape(client_address()))
     session.clear()
-    return redirect(LOGIN_PATH if settings.access_codes else "/", code=303)
+    response = redirect(LOGIN_PATH if settings.access_codes else "/", code=303)
+    # the HTTP cache of this origin (the service worker deletes its own caches on this
+    # POST, chatserver.pwa); never "storage": that would wipe the conversations in IndexedDB
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 def _login_key() -> str:

@@ -274,6 +274,11 @@ def install(server: Flask, settings=None) -> Compress:
         COMPRESS_MIN_SIZE=1024,
         COMPRESS_CACHE_BACKEND=lambda: cache,
         COMPRESS_CACHE_KEY=cache_key,
+        # /assets/ files (the page's ES modules, CSS) are streamed by Dash's static route:
+        # evaluate If-None-Match there too (304 on a repeat visit instead of the whole
+        # file again), and prefer Brotli for them as for the rest
+        COMPRESS_STREAMING_ENDPOINT_CONDITIONAL=["static", "_dash_assets.static"],
+        COMPRESS_ALGORITHM_STREAMING=["br", "zstd", "deflate"],
     )
     compress = Compress(server)
     br_level = int(getattr(settings, "bundle_brotli_level", 11))

@@ -51,7 +51,9 @@ in-memory ``wsgi.input``:
   (``tests/test_slow_clients.py``: 2,100 stalled uploads from one address).
 
 Requests without a body pass through untouched. A body announced larger than
-``MAX_BODY_BYTES`` is not read: the app answers its 413 at once (gunicorn drains the
+``MAX_BODY_BYTES`` (or its route's own limit: ``MAX_CHAT_BODY_BYTES`` for the chat stream
+and the Markdown import, ``ATTACHMENT_MAX_BYTES`` and the form framing for the
+extraction) is not read: the app answers its 413 at once (gunicorn drains the
 rest within its keepalive timeout, as above). Every body the app sees is complete, so
 app code never waits on a client; a client that closes mid-body leaves the app a short
 body, as before. A server without a socket in the environ (Flask's test client) gets
@@ -209,16 +211,25 @@ class BodyDeadline:
         max_reads_per_address: ``MAX_BODY_READS_PER_ADDRESS``; 0 turns the cap off.
         max_body_bytes: ``MAX_BODY_BYTES``: larger announced bodies are left unread
             (the app answers 413).
+        route_limits: ``{path: bytes}`` of the routes with a body limit of their own
+            (``install``: the chat stream's ``MAX_CHAT_BODY_BYTES``, the extraction's
+            ``ATTACHMENT_MAX_BYTES`` and its form framing), used instead of
+            ``max_body_bytes`` for a request to that path (``PATH_INFO``).
     """
 
     def __init__(self, app: Callable, timeout: float, max_reads_per_address: int = 0,
-                 max_body_bytes: int = 2_000_000) -> None:
+                 max_body_bytes: int = 2_000_000, route_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.timeout = timeout
         self.max_reads_per_address = max_reads_per_address
         self.max_body_bytes = max_body_bytes
+        self.route_limits = dict(route_limits or {})
         self._reading: dict[str, int] = {}
         self._lock = threading.Lock()  # gthread: requests run in parallel (gevent patches it)
+
+    def limit_for(self, environ: dict) -> int:
+        """The body limit (bytes) of this request's route."""
+        return self.route_limits.get(environ.get("PATH_INFO") or "", self.max_body_bytes)
 
     def reading(self, address: str) -> int:
         """How many bodies of ``address`` are being read right now."""
@@ -265,7 +276,8 @@ class BodyDeadline:
         length = body_length(environ)
         if length == 0:
             return self.app(environ, start_response)
-        if length is not None and length > self.max_body_bytes:
+        limit = self.limit_for(environ)
+        if length is not None and length > limit:
             # The app answers 413 without reading; gunicorn then drains the body within
             # its keepalive timeout (5 s), so an honest client still sees the 413.
             return self.app(environ, start_response)
@@ -276,7 +288,7 @@ class BodyDeadline:
             error = ChatError.make(429, "too_many_uploads", _locale(environ), retry_after=seconds, seconds=seconds)
             return self._error(environ, start_response, error, sock)
         try:
-            body = read_body(environ["wsgi.input"], sock, self.timeout, length, self.max_body_bytes)
+            body = read_body(environ["wsgi.input"], sock, self.timeout, length, limit)
         except BodyTimeout:
             error = ChatError.make(408, "request_timeout", _locale(environ), seconds=seconds)
             return self._error(environ, start_response, error, sock)
@@ -288,12 +300,20 @@ class BodyDeadline:
 
 def install(server, settings) -> BodyDeadline:
     """Wrap ``server.wsgi_app`` (a Flask app) in ``BodyDeadline`` with ``settings``'
-    ``REQUEST_BODY_TIMEOUT``, ``MAX_BODY_READS_PER_ADDRESS`` and ``MAX_BODY_BYTES``.
+    ``REQUEST_BODY_TIMEOUT``, ``MAX_BODY_READS_PER_ADDRESS`` and ``MAX_BODY_BYTES``
+    (``MAX_CHAT_BODY_BYTES`` for the chat stream and the Markdown import, whose exports
+    embed images; the extraction route's own limit for ``POST /api/attachments/extract``).
 
     Call it before ``chatserver.access.install``, whose ``ProxyFix`` must wrap this
     middleware so that the cap counts the real client address (``TRUSTED_PROXIES``).
     """
+    from .access import STREAM_PATH
+    from .attachments_api import EXTRACT_PATH, body_limit
+    from .export_api import IMPORT_PATH, import_limit
+
+    routes = {STREAM_PATH: settings.max_chat_body_bytes, EXTRACT_PATH: body_limit(settings),
+              IMPORT_PATH: import_limit(settings)}
     middleware = BodyDeadline(server.wsgi_app, settings.request_body_timeout,
-                              settings.max_body_reads_per_address, settings.max_body_bytes)
+                              settings.max_body_reads_per_address, settings.max_body_bytes, routes)
     server.wsgi_app = middleware  # type: ignore[method-assign]
     return middleware

@@ -1,6 +1,7 @@
 """The streaming endpoint: ``POST /api/chat/stream`` (a Flask blueprint).
 
-Request body: ``chatcore.messages.ChatRequest`` as JSON.
+Request body: ``chatcore.messages.ChatRequest`` as JSON, at most
+``MAX_CHAT_BODY_BYTES`` (this route's own limit: images travel in it as data URLs).
 
 Errors found before streaming starts (bad JSON, bad fields, size limits, no API
 key, a user base URL the operator did not allow) get a JSON error response
@@ -8,10 +9,13 @@ key, a user base URL the operator did not allow) get a JSON error response
 
 Otherwise the response is ``text/event-stream`` (see ``chatcore.sse``) with events:
 
-    meta    {"model", "trimmed", "context_window", "prompt_tokens_est"}
+    meta    {"model", "trimmed", "context_window", "prompt_tokens_est"[, "notices"]}
                                                    first, at once (flushes headers);
                                                    ``trimmed`` = history messages left
-                                                   out to fit the context window
+                                                   out to fit the context window;
+                                                   ``notices`` = [{"code": "document_cut",
+                                                   "name", "sent_tokens", "tokens"} |
+                                                   {"code": "images_left_out", "count"}]
     delta   {"content": str}                       each content delta, in order
     reasoning {"content": str}                     the model's thinking, in order, never in
                                                    a delta (chatcore.reasoning: delta fields
@@ -63,6 +67,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .access import error_response, request_locale, session_label
 from chatcore.budgets import EXTENSION as BUDGETS_EXTENSION
@@ -75,7 +80,7 @@ from chatcore.i18n import normalize_locale, text
 from .limits import get_limits
 from . import disconnect
 from chatcore.context import estimate_tokens, message_tokens, prepare_upstream
-from chatcore.messages import ChatRequest, Limits, describe_validation_error
+from chatcore.messages import ChatRequest, ImageTooLarge, Limits, describe_validation_error
 from chatcore.netguard import BlockedHost, NetGuard
 from chatcore.reasoning import ReasoningClock, starts_in_reasoning
 from chatcore.sse import HEADERS, encode_event
@@ -178,20 +183,36 @@ def configured_secrets(settings) -> tuple[str, ...]:
 
 
 def parse_request(locale: str) -> ChatRequest:
-    """Parse and validate the JSON body.
+    """Parse and validate the JSON body, within this route's own body limit
+    ``MAX_CHAT_BODY_BYTES`` (the conversation with its images; every other route has
+    ``MAX_BODY_BYTES``: Flask's ``MAX_CONTENT_LENGTH``, set per request here).
 
     Raises:
-        ChatError: 400 for non-JSON or non-object bodies, 422 for invalid fields or limits.
+        ChatError: 413 ``payload_too_large`` above ``MAX_CHAT_BODY_BYTES`` (announced:
+            before the body is read; chunked: once it passes the limit), 413
+            ``image_too_large`` for an image over ``IMAGE_MAX_BYTES``, 400 for non-JSON
+            or non-object bodies, 422 for invalid fields or limits.
     """
+    settings = _settings()
+    limit = settings.max_chat_body_bytes
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise ChatError.make(413, "payload_too_large", locale, limit=limit)
+    try:
+        request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise ChatError.make(413, "payload_too_large", locale, limit=limit) from None
     body = request.get_json(silent=True, force=True)
     if not isinstance(body, dict):
         raise ChatError.make(400, "invalid_request", locale, detail="the body must be a JSON object")
-    settings = _settings()
     try:
         chat_request = ChatRequest.model_validate(body)
-        chat_request.check_limits(Limits(max_message_chars=settings.max_message_chars, max_messages=settings.max_messages))
+        chat_request.check_limits(Limits(max_message_chars=settings.max_message_chars, max_messages=settings.max_messages,
+                                         image_max_bytes=settings.image_max_bytes))
     except ValidationError as exc:
         raise ChatError.make(422, "invalid_request", locale, detail=describe_validation_error(exc)) from None
+    except ImageTooLarge as exc:
+        raise ChatError.make(413, "image_too_large", locale, size=exc.size, limit=exc.limit) from None
     except ValueError as exc:
         raise ChatError.make(422, "invalid_request", locale, detail=str(exc)) from None
     return chat_request
@@ -216,14 +237,20 @@ def chat_stream() -> Response:
     except ChatError as error:
         return error_response(error)
 
-    # system prompts, trimming to the context window, continue (chatcore.context)
-    if route is not None and not base_url and not registry().single:
-        upstream = prepare_upstream(chat_request, settings, model=route.model,
-                                    context_window=registry().model_info(route).context_window)
-        connection_url = route.base_url
-    else:
-        upstream = prepare_upstream(chat_request, settings)
-        connection_url = None
+    # system prompts, images for this model, documents, trimming to the context window,
+    # continue (chatcore.context): a model that does not accept images is refused here,
+    # before any upstream work
+    try:
+        if route is not None and not base_url and not registry().single:
+            upstream = prepare_upstream(chat_request, settings, model=route.model,
+                                        context_window=registry().model_info(route).context_window,
+                                        model_id=route.model_id, locale=locale)
+            connection_url = route.base_url
+        else:
+            upstream = prepare_upstream(chat_request, settings, locale=locale)
+            connection_url = None
+    except ChatError as error:
+        return error_response(error)
     model, context_window, trimmed, messages = upstream.model, upstream.context_window, upstream.trim, upstream.messages
     # Usage budget of the session's access-code label (chatcore.budgets), checked before
     # any upstream work; not for requests with the user's own key (theirs to pay).
@@ -288,6 +315,8 @@ def chat_stream() -> Response:
                     "prompt_tokens_est": trimmed.prompt_tokens,
                     # a removed connection's model id: the default answers (the page says so)
                     **({"fallback": route.requested} if route is not None and route.fallback else {}),
+                    # documents cut to fit the context window, images left out (chatcore.context)
+                    **({"notices": upstream.notices} if upstream.notices else {}),
                 },
             )
             requested = True

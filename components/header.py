@@ -1,7 +1,8 @@
 """The top bar: sidebar toggle (phones), app title, the model switch (searchable,
 per conversation) and the current model, the usage budget
 (when one applies), then Settings, theme, language, Clear (with confirm), Export, Export selected (the
-ticked messages) and (with access codes) Log out."""
+ticked messages), Share as image, Copy as Markdown, the keyboard shortcuts (these five behind a
+"more" button on phones) and (with access codes) Log out."""
 
 from __future__ import annotations
 
@@ -33,6 +34,63 @@ def _logout_form(locale: str):
                 "fontFamily": "inherit", "fontSize": 14, "lineHeight": "22px", "color": "inherit", "borderRadius": 6,
             },
         ),
+    )
+
+
+def _icon_action(component_id: str, label_key: str, icon, locale: str):
+    """An icon button with a title; its label shows only inside the phones' "more" menu."""
+    label = t(label_key, locale)
+    return fac.AntdButton(
+        html.Span(label, className="chat-header-label"),
+        id=component_id,
+        icon=icon,
+        type="text",
+        title=label,
+        className="chat-header-icon-button",
+        **{"aria-label": label},
+    )
+
+
+def _more_menu(locale: str):
+    """The conversation's ways out: Export, Export selected (the ticked messages), Share as
+    image and Copy as Markdown (assets/js/share.mjs), and the keyboard shortcuts dialog
+    (assets/js/shortcuts.mjs). One set of elements (one id each): a row on wide screens; on
+    phones (assets/chat.css) a menu opened by the "more" button (share.mjs toggles it)."""
+    return html.Div(
+        id=ids.HEADER_MORE,
+        className="chat-header-more",
+        children=[
+            fac.AntdButton(
+                id=ids.HEADER_MORE_BUTTON,
+                icon=fac.AntdIcon(icon="antd-ellipsis"),
+                type="text",
+                title=t("more", locale),
+                className="chat-header-more-button",
+                **{"aria-label": t("more", locale), "aria-haspopup": "true", "aria-expanded": "false"},
+            ),
+            html.Div(
+                className="chat-header-more-menu",
+                children=[
+                    fac.AntdButton(
+                        t("export", locale),
+                        id=ids.EXPORT_BUTTON,
+                        icon=fac.AntdIcon(icon="antd-download"),
+                        className="chat-header-text-button",
+                    ),
+                    # only the messages ticked with their checkboxes
+                    fac.AntdButton(
+                        t("export_selected", locale),
+                        id=ids.EXPORT_SELECTED_BUTTON,
+                        icon=fac.AntdIcon(icon="antd-export"),
+                        className="chat-header-text-button",
+                        title=t("export_selected", locale),
+                    ),
+                    _icon_action(ids.SHARE_IMAGE_BUTTON, "share_image", fac.AntdIcon(icon="antd-picture"), locale),
+                    _icon_action(ids.COPY_MARKDOWN_BUTTON, "copy_markdown", fac.AntdIcon(icon="antd-file-markdown"), locale),
+                    _icon_action(ids.SHORTCUTS_BUTTON, "shortcuts", html.Span("\u2328\ufe0e", className="chat-kbd-icon"), locale),
+                ],
+            ),
+        ],
     )
 
 
@@ -114,20 +172,9 @@ def render(model: str, locale: str = "en-US", show_logout: bool = False, models:
                         cancelText=t("cancel", locale),
                         okButtonProps={"danger": True},
                     ),
-                    fac.AntdButton(
-                        t("export", locale),
-                        id=ids.EXPORT_BUTTON,
-                        icon=fac.AntdIcon(icon="antd-download"),
-                        className="chat-header-text-button",
-                    ),
-                    # only the messages ticked with their checkboxes
-                    fac.AntdButton(
-                        t("export_selected", locale),
-                        id=ids.EXPORT_SELECTED_BUTTON,
-                        icon=fac.AntdIcon(icon="antd-export"),
-                        className="chat-header-text-button",
-                        title=t("export_selected", locale),
-                    ),
+                    # Export, Export selected, Share as image, Copy as Markdown and the
+                    # shortcuts: in a row on wide screens, behind "more" on phones
+                    _more_menu(locale),
                 ]
                 # end the session (server-side revocation), only when logins exist
                 + ([_logout_form(locale)] if show_logout else []),

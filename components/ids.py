@@ -48,6 +48,13 @@ INPUT = "chat-input"
 SEND_BUTTON = "chat-send-button"
 STOP_BUTTON = "chat-stop-button"
 INPUT_HINT = "chat-input-hint"
+# attachments (issue 13, assets/js/attach.mjs): the button opens the file input inside ATTACH;
+# the pending images and documents are drawn into ATTACH_LIST (plain DOM, text as text)
+ATTACH_BUTTON = "chat-attach-button"
+ATTACH = "chat-attach"
+ATTACH_INPUT = "chat-attach-input"
+ATTACH_LIST = "chat-attach-list"
+IMAGE_PREVIEW = "chat-image-preview"  # the full-size view of a clicked image (an overlay made by attach.mjs)
 
 # global feedback slot (filled by set_props)
 GLOBAL_MESSAGE = "global-message"
@@ -108,6 +115,27 @@ NUMERIC_SETTINGS = tuple(
 )
 STORAGE_ALERT = "chat-storage-alert"  # storage unavailable / full / newer format
 STORAGE_INFO = "chat-storage-info"  # used and available space, in the settings drawer
+
+# keyboard shortcuts and sharing (components/shortcuts.py, assets/js/shortcuts.mjs, share.mjs)
+SHORTCUTS_BUTTON = "chat-shortcuts-button"  # header: opens the shortcuts dialog
+SHORTCUTS_MODAL = "chat-shortcuts-modal"
+SHORTCUTS_LIST = "chat-shortcuts-list"  # the dialog's list, drawn from the config's key map
+SHARE_IMAGE_BUTTON = "chat-share-image-button"  # header: the conversation as PNG image(s)
+COPY_MARKDOWN_BUTTON = "chat-copy-markdown-button"  # header: the conversation's Markdown export to the clipboard
+HEADER_MORE = "chat-header-more"  # phones: the "more" menu holding the export and share actions
+HEADER_MORE_BUTTON = "chat-header-more-button"
+
+# prompt presets (issue 14; components/presets.py, assets/js/presets.mjs, presetdialog.mjs, presetpicker.mjs)
+PRESETS_BUTTON = "chat-presets-button"  # sidebar: opens the presets dialog
+PRESETS_MODAL = "chat-presets-modal"
+PRESETS_SEARCH = "chat-presets-search"  # filters the dialog's list by name and prompt
+PRESETS_LIST = "chat-presets-list"  # the built-ins and the user's own, drawn as .chat-preset-item
+PRESET_EDITOR = "chat-preset-editor"  # the create / edit form (drawn by presetdialog.mjs)
+PRESET_NEW = "chat-preset-new"
+PRESET_IMPORT = "chat-preset-import"  # holds the input[type=file] of Import (made by presetdialog.mjs)
+PRESET_IMPORT_INPUT = "chat-preset-import-input"
+PRESET_EXPORT = "chat-preset-export"
+PRESET_PICKER = "chat-preset-picker"  # the "/" picker above the composer (made by presetpicker.mjs)
 
 
 def page_ids() -> dict[str, str]:

@@ -9,13 +9,18 @@ from dash import dcc, html
 
 from chatcore.client import BACKOFF_BASE, BACKOFF_MAX, RETRY_AFTER_CAP
 from chatcore.i18n import LOCALE_COOKIE
-from chatcore.messages import Role
+from chatcore.attachments import DOCUMENT_EXTENSIONS
+from chatcore.messages import IMAGE_TYPES, MAX_ATTACHMENTS, Role
+from chatcore.vision import vision_config
 from chatcore.providers import CURRENCY_SYMBOLS, first_run_env_lines
 from chatserver import access
 from chatcore.schema import committed_schema
 from chatcore.settings_spec import SETTINGS
+from chatcore import presets as preset_spec
 
 from . import composer, header, ids, messages, sidebar
+from . import shortcuts
+from . import presets as presets_dialog
 from .paths import app_path
 from . import settings as settings_drawer
 from .texts import UI_TEXTS
@@ -27,6 +32,7 @@ VENDOR = {
     "purify": "vendor/purify-3.5.0.min.js",  # DOMPurify: mermaid's SVG is sanitized with it
     "markdownit": "vendor/markdown-it-14.3.3.min.js",  # the browser's Markdown exporter (Export all)
     "fflate": "vendor/fflate-0.8.3.min.js",  # the zip of Export all
+    "screenshot": "vendor/modern-screenshot-4.7.0.min.js",  # Share as image (assets/js/share.mjs), on first use
 }
 # the committed JSON Schema (tests/test_schema.py keeps it equal to the pydantic models)
 PAGE_SCHEMA = committed_schema()
@@ -67,6 +73,21 @@ def public_config(settings, locale: str = "en-US") -> dict:
         "models_url": app_path("/api/models"),
         # a .md export chosen in Restore is read back on the server (chatserver/export_api.py)
         "import_markdown_url": app_path("/api/import/markdown"),
+        # images and documents attached to a message (issue 13; chatcore.attachments, chatcore.vision)
+        "attachments": {
+            "extract_url": app_path("/api/attachments/extract"),
+            "image_max_side": settings.image_max_side,
+            "image_max_bytes": settings.image_max_bytes,
+            "attachment_max_bytes": settings.attachment_max_bytes,
+            "max_chat_body_bytes": settings.max_chat_body_bytes,
+            # data-URL characters of the images one request may carry (older ones are left out)
+            "image_budget_bytes": int(0.8 * settings.max_chat_body_bytes),
+            "max_attachments": MAX_ATTACHMENTS,
+            "image_types": list(IMAGE_TYPES),
+            "document_extensions": list(DOCUMENT_EXTENSIONS),
+        },
+        # which models accept images: assets/js/vision.mjs acceptsImages(model, config.vision)
+        "vision": vision_config(settings),
         # true with a CHAT_BACKEND too: no "no key" banner (a boolean, nothing else)
         "has_server_key": settings.answers_without_user_key,
         # usage budgets per access-code label apply: the page refreshes the budget line after a reply
@@ -84,6 +105,13 @@ def public_config(settings, locale: str = "en-US") -> dict:
         "locale": locale,
         "locale_cookie": LOCALE_COOKIE,
         "texts": UI_TEXTS,
+        # the key map (components/shortcuts.py): assets/js/shortcuts.mjs acts on it and lists it
+        "shortcuts": shortcuts.page(),
+        # Share as image (assets/js/share.mjs): the pixel ratio and the largest canvas an image
+        # may use (iOS Safari's 16,777,216 px area; a side of 16,384 px), taller ones are split
+        "share": shortcuts.SHARE_LIMITS,
+        # prompt presets (chatcore/presets.py): the built-ins in this locale, the file and storage formats
+        "presets": preset_spec.page_config(locale),
     }
 
 
@@ -127,6 +155,10 @@ def render(settings, locale: str | None = None):
                     ],
                 ),
                 settings_drawer.render(settings, locale),
+                # the keyboard shortcuts dialog (its list is drawn by assets/js/shortcuts.mjs)
+                shortcuts.render(locale),
+                # the prompt presets dialog (its list and form are drawn by assets/js/presetdialog.mjs)
+                presets_dialog.render(locale),
             ],
         ),
     )

@@ -26,12 +26,25 @@ def render(locale: str = "en-US"):
             html.Div(
                 className="chat-sidebar-top",
                 children=[
-                    fac.AntdButton(
-                        t("new_chat", locale),
-                        id=ids.NEW_BUTTON,
-                        icon=fac.AntdIcon(icon="antd-plus"),
-                        block=True,
-                        type="dashed",
+                    # New chat, and the prompt presets beside it (assets/js/presetdialog.mjs opens the dialog)
+                    html.Div(
+                        className="chat-sidebar-new-row",
+                        children=[
+                            fac.AntdButton(
+                                t("new_chat", locale),
+                                id=ids.NEW_BUTTON,
+                                icon=fac.AntdIcon(icon="antd-plus"),
+                                block=True,
+                                type="dashed",
+                            ),
+                            fac.AntdButton(
+                                t("presets", locale),
+                                id=ids.PRESETS_BUTTON,
+                                icon=fac.AntdIcon(icon="antd-bulb"),
+                                title=t("presets_title", locale),
+                                type="dashed",
+                            ),
+                        ],
                     ),
                     fac.AntdInput(
                         id=ids.SEARCH_INPUT,

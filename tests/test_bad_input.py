@@ -31,7 +31,7 @@ def assert_json_error(response, status: int | None = None) -> dict:
 
 @pytest.fixture
 def client(make_client):
-    return make_client(max_messages=20, max_message_chars=1000, max_body_bytes=64 * 1024,
+    return make_client(max_messages=20, max_message_chars=1000, max_body_bytes=64 * 1024, max_chat_body_bytes=64 * 1024,
                        chat_rate_limit_address="", chat_rate_limit_session="")
 
 

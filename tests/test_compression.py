@@ -57,3 +57,15 @@ def test_only_fingerprinted_bundles_are_cached():
         assert cache.get(dynamic) is None
     cache.set("br;/_dash-component-suites/a/b.v1_0_0m1.min.js", b"z" * 200)  # over max_bytes
     assert cache.get("br;/_dash-component-suites/a/b.v1_0_0m1.min.js") is None
+
+
+def test_page_modules_revalidate_with_304_when_compressed(make_client):
+    """The page's ES modules and CSS (streamed by Dash's /assets/ route) answer a repeat
+    visit's If-None-Match with 304, not the whole compressed file again; Brotli is
+    preferred to zstd for them too."""
+    client = make_client()
+    for path in ("/assets/js/state.mjs", "/assets/chat.css"):
+        first = client.get(path, headers={"Accept-Encoding": "zstd, br, gzip"})
+        assert first.status_code == 200 and first.headers["Content-Encoding"] == "br"
+        again = client.get(path, headers={"Accept-Encoding": "zstd, br, gzip", "If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and again.data == b""

@@ -203,17 +203,21 @@ def test_http_site_serves_page_assets_gzip_and_body_limit(nginx_http, browser):
         bundle = client.get(scripts[0], headers={"Accept-Encoding": "gzip"})
         assert bundle.status_code == 200
         assert bundle.headers.get("content-encoding") == "gzip"
-        # Within the app's MAX_BODY_BYTES (2,000,000): nginx passes it, the app answers
-        # (JSON, not nginx's HTML 413). Above nginx's 2m: nginx refuses it.
-        small = client.post(nginx_http + "/api/chat/stream", content=b"x" * 1_900_000,
-                            headers={"Content-Type": "application/json"})
-        assert small.status_code == 400 and small.json()["error"]["code"] == "invalid_request"
-        over_app = client.post(nginx_http + "/api/chat/stream", content=b"x" * 2_050_000,
-                               headers={"Content-Type": "application/json"})
-        assert over_app.status_code == 413 and over_app.json()["error"]["code"] == "payload_too_large"
-        huge = client.post(nginx_http + "/api/chat/stream", content=b"x" * 3_000_000,
+        # Every other route: above nginx's 2m (MAX_BODY_BYTES is 2,000,000), nginx refuses it.
+        huge = client.post(nginx_http + "/_dash-update-component", content=b"x" * 3_000_000,
                            headers={"Content-Type": "application/json"})
-        assert huge.status_code == 413
+        assert huge.status_code == 413 and "json" not in huge.headers.get("content-type", "")
+        # The chat stream has its own limit, MAX_CHAT_BODY_BYTES (20,000,000; nginx 20m):
+        # 3 MB reaches the app, just over its limit gets its JSON 413, over 20m nginx's.
+        stream = client.post(nginx_http + "/api/chat/stream", content=b"x" * 3_000_000,
+                             headers={"Content-Type": "application/json"})
+        assert stream.status_code == 400 and stream.json()["error"]["code"] == "invalid_request"
+        over_stream = client.post(nginx_http + "/api/chat/stream", content=b"x" * 20_100_000,
+                                  headers={"Content-Type": "application/json"})
+        assert over_stream.status_code == 413 and over_stream.json()["error"]["code"] == "payload_too_large"
+        huge_stream = client.post(nginx_http + "/api/chat/stream", content=b"x" * 22_000_000,
+                                  headers={"Content-Type": "application/json"})
+        assert huge_stream.status_code == 413 and "json" not in huge_stream.headers.get("content-type", "")
 
 
 def test_https_site_redirects_and_streams_live(fresh_upstream, nginx_https):
@@ -288,7 +292,9 @@ def test_http_site_sheds_slow_uploads(nginx_http, gunicorn_app):
         text = (SITES / name).read_text()
         for directive in ("limit_conn_zone $binary_remote_addr zone=dash_chat_addr:10m;", "client_body_timeout 10s;",
                           "limit_conn dash_chat_addr 64;", "limit_conn_status 429;", "proxy_request_buffering on;",
-                          "location = /api/chat/stream {"):
+                          "location = /api/chat/stream {", "client_max_body_size 20m;",
+                          "location = /api/attachments/extract {", "client_max_body_size 11m;",
+                          "location = /api/import/markdown {"):
             assert directive in text, (name, directive)
     port = int(nginx_http.rsplit(":", 1)[1])
 

@@ -46,7 +46,7 @@ def test_backup_then_restore_into_another_browser(browser, app_server, fresh_ups
     finally:
         source.close()
     doc = json.loads(raw)
-    assert doc["format"] == "dash-chat-backup" and doc["version"] == 1
+    assert doc["format"] == "dash-chat-backup" and doc["version"] == 2  # 2: messages may carry attachments
     assert sorted(c["title"] for c in doc["conversations"]) == ["backup one 中文", "backup two"]
 
     target = browser.new_context()
@@ -68,6 +68,18 @@ def test_backup_then_restore_into_another_browser(browser, app_server, fresh_ups
         expect(page.locator(".chat-conv-item")).to_have_count(3)
     finally:
         target.close()
+
+
+def test_a_version_1_backup_still_restores(page, app_server, fresh_upstream):
+    """A file written before attachments existed (version 1) restores as it is."""
+    open_chat(page, app_server.url)
+    upload(page, "old.json", backup_doc([{"id": "v1", "title": "from version 1", "messages": [
+        {"id": "v1-q", "role": "user", "content": "old question"},
+        {"id": "v1-a", "role": "assistant", "content": "old answer", "finish_reason": "stop"}]}]))
+    expect(page.locator(".chat-conv-item", has_text="from version 1")).to_have_count(1)
+    restored = [c for c in history(page)["conversations"] if c["id"] == "v1"][0]
+    assert [m["content"] for m in restored["messages"]] == ["old question", "old answer"]
+    assert "Imported 1" in toast_text(page)
 
 
 def test_restore_merges_without_overwriting(page, app_server, fresh_upstream):

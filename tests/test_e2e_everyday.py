@@ -177,3 +177,20 @@ def test_language_switch_during_a_reply_waits_for_it_and_keeps_the_draft(browser
         assert "stopped" not in reply and "incomplete" not in reply
     finally:
         context.close()
+
+
+def test_the_switch_shows_the_default_model_without_pinning_it(browser, everyday_app, fresh_upstream):
+    """With a browser default model (Settings → Defaults), a new conversation shows and
+    uses it; loading the page does not write the server's model into the conversation."""
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        open_chat(page, everyday_app.url)
+        page.evaluate("() => localStorage.setItem('chat-prefs-store', JSON.stringify({defaults: {model: 'third-model'}}))")
+        open_chat(page, everyday_app.url)
+        expect(page.locator("#chat-model-select .ant-select-selection-item")).to_have_text("third-model")
+        send(page, "default please")
+        assert chat_bodies(fresh_upstream)[-1]["model"] == "third-model"
+        assert "model" not in (active(page).get("settings") or {})
+    finally:
+        context.close()

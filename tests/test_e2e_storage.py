@@ -279,3 +279,55 @@ def test_data_of_the_previous_format_is_upgraded(browser, app_server, fresh_upst
         assert version == history(page)["version"] and version > 2
     finally:
         context.close()
+
+
+# JS for page.evaluate on a storage_page: write records as the release of format 3 did —
+# its IndexedDB schema (Dexie version 1: conversations, messages, meta; no images table).
+WRITE_FORMAT_3_JS = """async ({conversations, messages}) => {
+    const db = new window.Dexie('dash-chat');
+    db.version(1).stores(window.chatStorage.TABLES);
+    await db.open();
+    await db.meta.put({key: 'format', version: 3});
+    await db.conversations.bulkPut(conversations);
+    await db.messages.bulkPut(messages);
+    db.close();
+}"""
+
+
+def test_data_of_format_3_is_upgraded_to_4_and_takes_images(browser, app_server, fresh_upstream):
+    """Records written by the format-3 release (no images table, reasoning fields) load
+    unchanged; the database becomes format 4 with the images table, and an image
+    attachment then stored comes back after a reload."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        storage_page(page, app_server.url)
+        page.evaluate(WRITE_FORMAT_3_JS, records([{
+            "id": "v3", "title": "from format 3", "updated_at": 5, "settings": {"reasoning_effort": "high"}, "error": None,
+            "messages": [
+                {"id": "q3", "seq": 1, "role": "user", "content": "old question", "created_at": 1},
+                {"id": "a3", "seq": 1, "role": "assistant", "content": "old answer", "created_at": 2,
+                 "reasoning": "thought", "reasoning_ms": 1200, "usage": {"prompt_tokens": 3, "completion_tokens": 4, "reasoning_tokens": 2}}]}]))
+        page.goto(app_server.url)
+        loaded(page)
+        conversation = history(page)["conversations"][0]
+        assert [m["content"] for m in conversation["messages"]] == ["old question", "old answer"]
+        assert conversation["messages"][1]["reasoning"] == "thought" and conversation["settings"] == {"reasoning_effort": "high"}
+        state = page.evaluate("""async () => { const db = window.chatStorage.database(); await db.open();
+            const f = await db.meta.get('format'); const r = { format: f.version, verno: db.verno,
+            tables: db.tables.map((t) => t.name).sort(), messages: await db.messages.count() }; db.close(); return r; }""")
+        assert state == {"format": 4, "verno": 2, "tables": ["conversations", "images", "messages", "meta"], "messages": 2}
+        assert history(page)["version"] == 4
+        # an image attachment is now stored as a Blob and read back as its data URL
+        pixel = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+        page.evaluate("""(data) => { const h = window.chatDebug.history(); const c = h.conversations[0];
+            const m = Object.assign({}, c.messages[0], { attachments: [{ id: 'att-x', kind: 'image', name: 'p.png',
+              mime: 'image/png', size: 68, width: 1, height: 1, data: data }] });
+            window.chatDebug.replaceHistory(Object.assign({}, h, { conversations: [Object.assign({}, c, { messages: [m, c.messages[1]] })] })); }""", pixel)
+        page.wait_for_function("""async () => { const db = window.chatStorage.database(); await db.open();
+            const n = await db.images.count(); db.close(); return n === 1; }""")
+        page.reload()
+        loaded(page)
+        assert history(page)["conversations"][0]["messages"][0]["attachments"][0]["data"] == pixel
+    finally:
+        context.close()

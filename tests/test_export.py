@@ -133,3 +133,44 @@ def test_round_trip_property(messages, system_prompt, title):
     text = to_markdown(messages, model="m", title=title, system_prompt=system_prompt)
     expected = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + messages
     assert from_markdown(text) == expected
+
+
+# Property: attachments (format 3) with any names and document texts round-trip exactly,
+# and export → import → export gives the same bytes.
+from chatcore.export import import_markdown  # noqa: E402
+from tests.test_export_attachments import GIF, JPEG, PNG, WEBP  # noqa: E402
+
+_text_pieces = st.sampled_from(["\n", "\r\n", "\r", "`", "```", "````````", "~~~", "$$", "<pre>", "</pre>", "<!-- chat:end -->",
+                                "<!-- chat:image mime=image/png size=1 -->", "<!-- chat:document mime=a/b size=1 -->",
+                                "📄 **", "](", "![", "\\", "&#10;", "中文", "😀", "    ", "## User"])
+_doc_text = st.lists(st.one_of(st.text(max_size=6), _text_pieces), max_size=14).map("".join)
+_name = st.lists(st.one_of(st.text(max_size=6), _text_pieces), max_size=6).map(lambda p: "".join(p)[:255])
+_count = st.integers(min_value=0, max_value=10**9)
+_optional = st.one_of(st.none(), st.integers(min_value=0, max_value=100_000))
+_image = st.builds(
+    lambda name, kind, size, width, height: {"id": "att-x", "kind": "image", "name": name, "mime": kind[0], "size": size,
+                                             "width": width, "height": height, "data": kind[1]},
+    _name, st.sampled_from([("image/png", PNG), ("image/jpeg", JPEG), ("image/webp", WEBP), ("image/gif", GIF)]),
+    _count, _optional, _optional)
+_document = st.builds(
+    lambda name, text, size, tokens, truncated: {"id": "att-y", "kind": "document", "name": name, "mime": "text/plain",
+                                                 "size": size, "text": text, "tokens": tokens, "truncated": truncated},
+    _name, _doc_text, _count, _optional, st.sampled_from([None, True, False]))
+_attached = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": _content,
+                                   "attachments": st.lists(st.one_of(_image, _document), max_size=4)})
+
+
+@settings(max_examples=80, deadline=None)
+@given(messages=st.lists(_attached, min_size=1, max_size=4), system_prompt=_content)
+def test_attachments_round_trip_property(messages, system_prompt):
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    text = to_markdown(messages, model="m", system_prompt=system_prompt, exported_at=when)
+    back = from_markdown(text)[1 if system_prompt else 0:]
+    for original, parsed in zip(messages, back, strict=True):
+        expected = [{k: v for k, v in a.items() if k != "id" and v is not None and v is not False} for a in original["attachments"]]
+        assert parsed.get("attachments", []) == expected
+        assert parsed["content"] == original["content"]
+    conversation = import_markdown(text, max_bytes=10_000_000)
+    settings_ = conversation["settings"]
+    again = to_markdown(conversation["messages"], model="m", system_prompt=settings_.get("system_prompt"), exported_at=when)
+    assert again == text

@@ -1,7 +1,9 @@
 """``POST /api/import/markdown`` (chatserver/export_api.py): a Markdown export read back
-into a new conversation with the one parser (``chatcore.export.import_markdown``);
-localized JSON errors for what is not an export, a newer format, an unknown role, a
-body that is not UTF-8 and a file above ``MAX_BODY_BYTES`` (refused before parsing);
+into a new conversation with the one parser (``chatcore.export.import_markdown``), its
+images and documents as the stored message's ``attachments``; localized JSON errors for
+what is not an export, a newer format, an unknown role, an attachment that does not read
+back, a body that is not UTF-8 and a file above the route's limit (``MAX_CHAT_BODY_BYTES``,
+not the 2 MB ``MAX_BODY_BYTES``: an export embeds its images; refused before parsing);
 the same access check as every ``/api`` route."""
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def test_a_file_above_the_body_limit_is_refused_before_parsing(make_client, monk
         raise AssertionError("parsed a body above the limit")
 
     monkeypatch.setattr(export_api, "import_markdown", never)
-    client = make_client(max_body_bytes=4096)
+    client = make_client(max_body_bytes=4096, max_chat_body_bytes=4096)
     response = _post(client, _export() + "x" * 5000)
     assert response.status_code == 413
     error = response.json["error"]
@@ -82,7 +84,8 @@ def test_a_file_above_the_body_limit_is_refused_before_parsing(make_client, monk
 
 def test_a_file_at_the_limit_is_read(make_client):
     body = _export()
-    client = make_client(max_body_bytes=max(1024, len(body.encode("utf-8"))))
+    size = max(1024, len(body.encode("utf-8")))
+    client = make_client(max_body_bytes=size, max_chat_body_bytes=size)
     assert _post(client, body).status_code == 200
 
 
@@ -93,3 +96,64 @@ def test_the_access_check_applies(make_client):
     cross_site = _post(make_client(), _export(), headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
     assert cross_site.status_code == 403 and cross_site.json["error"]["code"] == "forbidden_origin"
 
+
+
+# ================================================================ attachments (issue 13)
+from chatcore.schema import StoredMessage  # noqa: E402
+from tests.test_export_attachments import ATT_ID, attached_conversation, data_url, document, image, without_ids  # noqa: E402
+
+
+def test_an_export_with_attachments_comes_back_in_the_stored_shape(make_client):
+    messages = attached_conversation()
+    response = _post(make_client(), to_markdown(messages, model="test-model", title="附件"))
+    assert response.status_code == 200
+    conversation = response.json["conversation"]
+    Conversation.model_validate(conversation)
+    for original, stored in zip(messages, conversation["messages"]):
+        StoredMessage.model_validate(stored)  # the page schema's stored message, attachments and all
+        assert without_ids(stored.get("attachments", [])) == without_ids(original.get("attachments", []))
+        assert all(ATT_ID.match(a["id"]) for a in stored.get("attachments", []))
+
+
+def test_an_export_with_images_above_max_body_bytes_is_read(make_client):
+    """Three images of ~1 MB: a 4 MB file, above MAX_BODY_BYTES (2 MB), within MAX_CHAT_BODY_BYTES."""
+    images = [image(f"big {n}.jpg", data_url("image/jpeg", bytes([n]) * 1_000_000), "image/jpeg", size=1_000_000)
+              for n in range(3)]
+    body = to_markdown([{"role": "user", "content": "three photos", "attachments": images}], model="test-model")
+    size = len(body.encode("utf-8"))
+    assert size > 2_000_000
+    response = _post(make_client(max_chat_body_bytes=size), body)
+    assert response.status_code == 200
+    back = response.json["conversation"]["messages"][0]["attachments"]
+    assert [a["data"] for a in back] == [a["data"] for a in images]
+    refused = _post(make_client(max_chat_body_bytes=size - 1), body)
+    assert refused.status_code == 413 and refused.json["error"]["code"] == "md_import_too_large"
+    assert str(size - 1) in refused.json["error"]["message"]
+
+
+def test_a_chunked_body_above_the_limit_is_refused_not_cut(make_client):
+    """A chunked body (no Content-Length) one byte above the limit: 413, never the file
+    cut at the limit (a cut after a message would import without the rest)."""
+    import io
+
+    messages = [{"role": "user", "content": "q" * 2000, "attachments": [image(f"{n}.png") for n in range(3)]},
+                {"role": "assistant", "content": "last"}]
+    body = to_markdown(messages, model="test-model").encode("utf-8")
+    chunked = {"headers": {"Transfer-Encoding": "chunked", "Content-Type": "text/markdown"},
+               "environ_overrides": {"wsgi.input_terminated": True}}  # as gunicorn sets it for chunked bodies
+    url = "/api/import/markdown"
+    ok = make_client(max_body_bytes=1024, max_chat_body_bytes=len(body)).post(url, input_stream=io.BytesIO(body), **chunked)
+    assert ok.status_code == 200 and ok.json["conversation"]["messages"][-1]["content"] == "last"
+    over = make_client(max_body_bytes=1024, max_chat_body_bytes=len(body) - 1).post(url, input_stream=io.BytesIO(body), **chunked)
+    assert over.status_code == 413 and over.json["error"]["code"] == "md_import_too_large"
+
+
+def test_a_damaged_attachment_gets_a_localized_error(make_client):
+    text = to_markdown([{"role": "user", "content": "q", "attachments": [image("p.png"), document()]}], model="test-model")
+    bad = text.replace("data:image/png;base64,", "data:image/svg+xml;base64,", 1)
+    for locale, words in (("en-US", "cannot be read back"), ("zh-CN", "无法读取")):
+        response = _post(make_client(), bad, query_string={"locale": locale})
+        assert response.status_code == 422
+        error = response.json["error"]
+        assert error["code"] == "md_import_bad_attachment" and words in error["message"]
+        assert "conversation" not in response.json

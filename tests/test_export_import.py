@@ -1,6 +1,6 @@
 """Import of a Markdown export as a new conversation (``chatcore.export.import_markdown``):
 a good import validates against ``chatcore.schema.Conversation`` with the system prompt,
-reasoning, title and model; every refusal is a ``MarkdownImportError`` whose code has
+reasoning, title, model and attachments (new ids); every refusal is a ``MarkdownImportError`` whose code has
 texts in en-US and zh-CN; a file over the limit is refused before it is parsed.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from chatcore import export
-from chatcore.export import FORMAT_VERSION, MarkdownImportError, import_markdown, new_id, to_markdown
+from chatcore.export import FORMAT_VERSION, PLAIN_FORMAT, MarkdownImportError, import_markdown, new_id, to_markdown
 from chatcore.i18n import SUPPORTED_LOCALES, TEXTS
 from chatcore.schema import TITLE_MAX, Conversation
 
@@ -129,7 +129,7 @@ def test_not_an_export(text):
 
 
 def test_newer_format_is_refused():
-    text = _export().replace(f"- Format: {FORMAT_VERSION}\n", f"- Format: {FORMAT_VERSION + 1}\n")
+    text = _export().replace(f"- Format: {PLAIN_FORMAT}\n", f"- Format: {FORMAT_VERSION + 1}\n")
     error = _refused(text)
     assert error.code == "md_import_too_new"
     assert str(FORMAT_VERSION + 1) in error.text("en-US") and str(FORMAT_VERSION + 1) in error.text("zh-CN")
@@ -167,3 +167,37 @@ def test_multibyte_text_is_counted_in_utf8_bytes():
 
 def test_not_utf8_bytes_are_refused():
     assert _refused(b"# T\n\xff\xfe\n").code == "md_import_not_text"
+
+
+# ================================================================ attachments (format 3)
+from tests.test_export_attachments import ATT_ID, PNG, attached_conversation, document, image, without_ids  # noqa: E402
+
+
+def test_import_with_attachments_is_a_valid_new_conversation():
+    text = to_markdown(attached_conversation(), model="gpt-4o", title="附件", exported_at=datetime(2026, 1, 2, tzinfo=timezone.utc))
+    conversation = import_markdown(text, max_bytes=10_000_000, now_ms=NOW)
+    Conversation.model_validate(conversation)
+    images = [a for m in conversation["messages"] for a in m.get("attachments", []) if a["kind"] == "image"]
+    documents = [a for m in conversation["messages"] for a in m.get("attachments", []) if a["kind"] == "document"]
+    assert images and documents
+    # the contract's shape, in its order: id first, then what was exported
+    assert all(list(a)[:5] == ["id", "kind", "name", "mime", "size"] and list(a)[-1] == "data" for a in images)
+    assert all(set(a) <= {"id", "kind", "name", "mime", "size", "text", "tokens", "truncated"} and "text" in a for a in documents)
+    assert all(ATT_ID.match(a["id"]) and int(a["id"].split("-")[1], 36) == int(NOW) for a in images + documents)
+    assert [a.get("truncated") for a in documents].count(True) == 1  # only "cut.pdf"; false reads as absent
+
+
+def test_import_of_attachments_from_a_windows_editor():
+    """BOM and every line break CRLF: read with LF ones, documents' texts exact."""
+    messages = [{"role": "user", "content": "q", "attachments": [image("照片.png"), document("a.md", "# a\n```\nb\n```\n")]}]
+    text = to_markdown(messages, model="m")
+    data = "\ufeff".encode() + text.replace("\n", "\r\n").encode("utf-8")
+    stored = import_markdown(data, max_bytes=1_000_000, now_ms=NOW)["messages"][0]["attachments"]
+    assert without_ids(stored) == without_ids(messages[0]["attachments"])
+    assert stored[0]["data"] == PNG
+
+
+def test_a_damaged_attachment_imports_nothing():
+    text = to_markdown([{"role": "user", "content": "q", "attachments": [document("d.txt", "x")]}], model="m")
+    error = _refused(text.replace("```text\nx\n```", "```text\nx", 1))
+    assert error.code == "md_import_bad_attachment" and error.params["line"] > 0

@@ -3,13 +3,17 @@ the very bytes of ``chatcore.export.to_markdown``: Python writes golden outputs 
 CommonMark spec examples (``tests/data/commonmark``) as user and assistant contents,
 plain and as replies stopped inside an open ```` ```python ```` fence, each alone and all
 in one export, plus the chosen open blocks, system prompts, reasoning, CJK, emoji, CRLF
-and end markers inside content; node runs tests/js/exporter.test.mjs on them
-(``CHAT_EXPORT_GOLDEN``) with the vendored markdown-it."""
+and end markers inside content, and attachments (format 3: images with tricky names,
+documents with long backtick runs, markers, CJK and CRLF in their text); node runs
+tests/js/exporter.test.mjs on them (``CHAT_EXPORT_GOLDEN``) with the vendored markdown-it.
+Attachments an exporter must refuse (an svg image, a count that is not one, ...) are
+refused by both (``CHAT_EXPORT_REFUSED``)."""
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 from datetime import datetime, timezone
@@ -20,6 +24,14 @@ import pytest
 from chatcore.export import from_markdown, to_markdown
 from components.layout import public_config
 from tests.conftest import make_settings
+from tests.test_export_attachments import (
+    TRICKY_NAMES,
+    TRICKY_TEXTS,
+    attached_conversation,
+    document,
+    image,
+    refused_attachments,
+)
 from tests.test_export_viewer import EXAMPLES, OPEN_BLOCKS, STOP
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +70,26 @@ def golden_cases() -> list[dict]:
         _case([{"role": "assistant", "content": "$$\n\\sum", "reasoning": "line one\n\nline three"}], title="\x1cA\x85B\ufeffC"),
         _case([{"role": "user", "content": "a\u2028b\n-\u2029|x|\n|-|"}]),
     ]
+    # attachments (format 3)
+    cases.append(_case(attached_conversation(), title="附件 😀", system_prompt="Describe images."))
+    for name in TRICKY_NAMES + ["\ud800 lone \udfff surrogates"]:
+        cases.append(_case([{"role": "user", "content": "q", "attachments": [image(name), document(name, name)]}]))
+    for text in TRICKY_TEXTS:
+        cases.append(_case([{"role": "user", "content": text + STOP, "attachments": [document("d.txt", text)]},
+                            {"role": "assistant", "content": "a", "reasoning": text, "attachments": [image()]}]))
+    cases.append(_case([{"role": "user", "content": "q", "attachments": None}, {"role": "assistant", "content": "a", "attachments": []}]))
+    cases.append(_case([{"role": "user", "content": "q", "attachments": [
+        image(width=None, height=None), document(tokens=None, truncated=False), document(truncated=True, size=0)]}]))
+    # random names and texts from the tricky pieces, any character from U+0000 to U+FFFF (no surrogate) and emoji
+    rng = random.Random(13)
+    pieces = TRICKY_NAMES + TRICKY_TEXTS + ["`" * n for n in range(1, 12)] + ["\n", "\r", "\u2028", "😀", "中"]
+
+    def mix() -> str:
+        return "".join(rng.choice(pieces) if rng.random() < 0.5 else chr(rng.choice([rng.randrange(0x20, 0x7F), rng.randrange(0, 0xD800)]))
+                       for _ in range(rng.randrange(0, 8)))
+
+    for _ in range(60):
+        cases.append(_case([{"role": "user", "content": mix(), "attachments": [image(mix()[:255]), document(mix()[:255], mix())]}]))
     return cases
 
 
@@ -68,13 +100,21 @@ def test_js_exporter_writes_the_same_bytes_as_python(tmp_path):
     for case in cases[:: max(1, len(cases) // 50)]:  # the golden texts read back (sample)
         assert [m["content"] for m in from_markdown(case["markdown"])][-len(case["messages"]):] == [m["content"] for m in case["messages"]]
     golden = tmp_path / "golden.json"
-    golden.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
+    golden.write_text(json.dumps(cases), encoding="utf-8")  # ASCII: lone surrogates in names
+    refused = tmp_path / "refused.json"
+    for attachment in refused_attachments():  # what node must refuse, Python refuses
+        with pytest.raises(ValueError):
+            to_markdown([{"role": "user", "content": "q", "attachments": [attachment]}], model="m")
+    refused.write_text(json.dumps(refused_attachments()), encoding="utf-8")
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(public_config(make_settings())), encoding="utf-8")
     result = subprocess.run(
         [NODE, "--test", "tests/js/exporter.test.mjs"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "CHAT_TEST_CONFIG": str(config_file), "CHAT_EXPORT_GOLDEN": str(golden)},
+        env={**os.environ, "CHAT_TEST_CONFIG": str(config_file), "CHAT_EXPORT_GOLDEN": str(golden),
+             "CHAT_EXPORT_REFUSED": str(refused)},
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "# fail 0" in result.stdout and f"golden cases compared: {len(cases)}" in result.stdout
+    assert f"refused attachments: {len(refused_attachments())}" in result.stdout
+    assert sum("- Format: 3\n" in c["markdown"] for c in cases) > len(TRICKY_NAMES) + len(TRICKY_TEXTS)

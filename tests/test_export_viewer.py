@@ -27,7 +27,15 @@ from hypothesis import given, settings, strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.rules_block.fence import make_fence_rule
 
-from chatcore.export import FORMAT_VERSION, MarkdownImportError, ROLE_HEADINGS, from_markdown, parse_export, to_markdown
+from chatcore.export import (
+    FORMAT_VERSION,
+    PLAIN_FORMAT,
+    MarkdownImportError,
+    ROLE_HEADINGS,
+    from_markdown,
+    parse_export,
+    to_markdown,
+)
 
 DATA = Path(__file__).parent / "data"
 STOP = "\n```python\ndef f():\n    return 1"  # a reply stopped inside a code block
@@ -260,7 +268,7 @@ def test_stopped_reply_layout():
         "## Assistant\n\n<!-- chat:begin role=assistant close=1 -->\nHere:\n```python\ndef f():\n    return 1\n```\n"
         "<!-- chat:end -->\n"
     )
-    assert f"\n- Format: {FORMAT_VERSION}\n" in text
+    assert f"\n- Format: {PLAIN_FORMAT}\n" in text  # no attachments: the format-2 reader reads it
 
 
 # ================================================================ everyday content
@@ -324,7 +332,7 @@ def test_format1_rewritten_as_format2_renders():
 
 @pytest.mark.parametrize("version", [FORMAT_VERSION + 1, 99])
 def test_newer_format_is_refused(version):
-    text = to_markdown([{"role": "user", "content": "hi"}], model="m").replace(f"- Format: {FORMAT_VERSION}", f"- Format: {version}")
+    text = to_markdown([{"role": "user", "content": "hi"}], model="m").replace(f"- Format: {PLAIN_FORMAT}", f"- Format: {version}")
     with pytest.raises(MarkdownImportError) as info:
         from_markdown(text)
     assert info.value.code == "md_import_too_new"
@@ -371,3 +379,105 @@ def test_round_trip_and_headings_property(messages, system_prompt, stopped):
     expected = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + messages
     assert from_markdown(text) == expected
     check_rendering("commonmark", text, expected, {len(expected) - 1: "Sentinel."})
+
+
+# ================================================================ attachments (format 3)
+from html.parser import HTMLParser  # noqa: E402
+
+from tests.test_export_attachments import TRICKY_NAMES, TRICKY_TEXTS, attached_conversation, document, image  # noqa: E402
+
+ATTACHMENT_TAGS = {"h1", "h2", "ul", "li", "p", "img", "pre", "code", "strong"}
+
+
+class _Html(HTMLParser):
+    """Every start tag with its attributes, and the text of each ``<p>`` and ``<code>``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.texts: dict[str, list[str]] = {"p": [], "code": []}
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in self.texts:
+            self.texts[tag].append("")
+            self._open.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        if self._open and self._open[-1] == tag:
+            self._open.pop()
+
+    def handle_data(self, data):
+        for tag in self._open[-1:]:
+            self.texts[tag][-1] += data
+
+    def handle_comment(self, data):
+        self.tags.append(("!--", {}))
+
+
+def _as_rendered(value: str) -> str:
+    """What a CommonMark renderer makes of a code block's text: line breaks "\\n", NUL as
+    U+FFFD (§2.3)."""
+    return re.sub(r"\r\n?", "\n", value).replace("\x00", "\ufffd")
+
+
+def _as_named(name: str) -> str:
+    """What markdown-it makes of an escaped name: the name, with the control characters
+    its ``isValidEntityCode`` refuses as U+FFFD (they were character references)."""
+    return re.sub(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", "\ufffd", name)
+
+
+def _tricky_attachments() -> list[dict]:
+    names = TRICKY_NAMES  # (a lone surrogate cannot be stored: chatcore.schema's strings are Unicode)
+    return [
+        {"role": "user", "content": "Images:", "attachments": [image(name) for name in names]},
+        {"role": "assistant", "content": "Seen."},
+        {"role": "user", "content": "Documents:", "attachments": [document(name, text) for name, text in zip(names * 2, TRICKY_TEXTS)]},
+        {"role": "user", "content": "Named documents:", "attachments": [document(name, "x") for name in names]},
+        {"role": "assistant", "content": "Sentinel after the attachments."},
+    ]
+
+
+@pytest.mark.parametrize("renderer", list(RENDERERS))
+def test_attachments_render_as_images_and_code_only(renderer):
+    """Rendered, an export's attachments are images (``src`` the data URL, ``alt`` the
+    name exactly) and code blocks (the text exactly), and nothing else: no tag, attribute
+    or link from a name or a text, in every renderer, raw HTML on or off."""
+    messages = _tricky_attachments()
+    text = to_markdown(messages, model="m")
+    assert from_markdown(text) == [{**m, "attachments": [{k: v for k, v in a.items() if k != "id"} for a in m["attachments"]]}
+                                   if "attachments" in m else m for m in messages]
+    check_rendering(renderer, text, messages, {4: "Sentinel after the attachments."})
+    html = _Html()
+    html.feed(RENDERERS[renderer].render(text))
+    assert {tag for tag, _ in html.tags} - {"!--"} <= ATTACHMENT_TAGS
+    images = [attrs for tag, attrs in html.tags if tag == "img"]
+    expected_images = messages[0]["attachments"]
+    assert [set(attrs) for attrs in images] == [{"src", "alt"}] * len(expected_images)
+    assert [attrs["src"] for attrs in images] == [a["data"] for a in expected_images]
+    assert [attrs["alt"] for attrs in images] == [_as_named(a["name"]) for a in expected_images]
+    assert all(not attrs for tag, attrs in html.tags if tag not in ("img", "code"))
+    documents = messages[2]["attachments"] + messages[3]["attachments"]
+    codes = html.texts["code"]
+    assert codes == [_as_rendered(d["text"]) + "\n" for d in documents]
+    assert all(attrs == {"class": "language-text"} for tag, attrs in html.tags if tag == "code")
+    named = [p for p in html.texts["p"] if "📄" in p]
+    for doc, paragraph in zip(documents, named):
+        name = _as_named(doc["name"])
+        assert paragraph.endswith("📄 " + name) or paragraph.endswith("📄 **" + name + "**"), (paragraph, name)
+    assert len(named) == len(documents)
+
+
+def test_attachments_beside_open_blocks_render():
+    """Attachments after contents that needed closing lines, and with reasoning: every
+    heading renders and so does the message after them."""
+    messages = attached_conversation() + [{"role": "assistant", "content": "Sentinel."}]
+    text = to_markdown(messages, model="m", system_prompt="S")
+    expected = [{"role": "system", "content": "S"}] + messages
+    for renderer in RENDERERS:
+        check_rendering(renderer, text, expected, {len(expected) - 1: "Sentinel."})
+    check_html(text, expected)

@@ -125,7 +125,7 @@ def test_models_accept_what_the_page_writes():
 def test_models_accept_reasoning_fields_of_store_version_3():
     """Version 3 (reasoning models): the reply's thinking, its timings and token count,
     the conversation's reasoning_effort; the reasoning stream event."""
-    assert schema.STORE_VERSION == 3 and schema.committed_schema()["store_version"] == 3
+    assert schema.STORE_VERSION >= 3 and schema.committed_schema()["store_version"] == schema.STORE_VERSION
     message = {
         "id": "m", "role": "assistant", "content": "answer", "reasoning": "thought 中文", "reasoning_ms": 1234.5,
         "ttft_reasoning_ms": 80, "usage": {"prompt_tokens": 1, "completion_tokens": 9, "total_tokens": 10, "reasoning_tokens": 7},
@@ -150,7 +150,52 @@ def test_models_are_strict_about_types_and_keys():
         with pytest.raises(ValidationError):
             schema.StoredSettings.model_validate(bad)
     with pytest.raises(ValidationError):
-        schema.Backup.model_validate({"format": "dash-chat-backup", "version": 2, "conversations": []})
+        schema.Backup.model_validate({"format": "dash-chat-backup", "version": 3, "conversations": []})
+
+
+IMAGE = {"id": "att-1", "kind": "image", "name": "cat.jpg", "mime": "image/jpeg", "size": 3, "width": 2, "height": 1,
+         "data": "data:image/jpeg;base64,/9j/4AAQ=="}
+DOCUMENT = {"id": "att-2", "kind": "document", "name": "report.pdf", "mime": "application/pdf", "size": 9000,
+            "text": "extracted 中文", "tokens": 5, "truncated": True}
+
+
+def test_store_version_4_and_backup_version_2_carry_attachments():
+    """Version 4 (issue 13): a user message's attachments in the contract's shape; the
+    backup is version 2 and version-1 files still restore."""
+    assert schema.STORE_VERSION == 4 and schema.committed_schema()["store_version"] == 4
+    assert schema.BACKUP_VERSION == 2 and schema.committed_schema()["backup_versions"] == [1, 2]
+    message = {"id": "m", "role": "user", "content": "", "attachments": [IMAGE, DOCUMENT]}
+    assert schema.StoredMessage.model_validate(message).model_dump(exclude_unset=True) == message
+    for version in (1, 2):
+        schema.Backup.model_validate({"format": "dash-chat-backup", "version": version, "conversations": [
+            {"id": "c", "messages": [message] if version == 2 else [{"role": "user", "content": "q"}]}]})
+
+
+@pytest.mark.parametrize("bad", [
+    {"data": "data:image/svg+xml;base64,PHN2Zz4="},        # never svg
+    {"data": "javascript:alert(1)"},
+    {"data": "data:image/png;base64,AAAA<script>"},
+    {"data": "https://example.test/a.png"},
+    {"mime": "image/svg+xml"},
+    {"kind": "video"},
+    {"size": -1},
+    {"width": 1.5},
+    {"name": "x" * 256},
+    {"id": ""},
+    {"onload": "alert(1)"},                                   # unknown keys are refused
+    {"data": None},
+])
+def test_an_image_attachment_is_only_a_base64_data_url_of_the_image_types(bad):
+    with pytest.raises(ValidationError):
+        schema.ImageAttachment.model_validate({**IMAGE, **bad})
+    with pytest.raises(ValidationError):
+        schema.StoredMessage.model_validate({"role": "user", "content": "", "attachments": [{**IMAGE, **bad}]})
+
+
+@pytest.mark.parametrize("bad", [{"text": None}, {"text": GADGETS[0]}, {"mime": "Application/PDF "}, {"tokens": -2}, {"truncated": "yes"}])
+def test_a_document_attachment_is_strict(bad):
+    with pytest.raises(ValidationError):
+        schema.DocumentAttachment.model_validate({**DOCUMENT, **bad})
 
 
 def test_ranges_are_the_request_ranges():
@@ -188,6 +233,9 @@ message_st = st.fixed_dictionaries(
         "reasoning": _maybe(st.text(max_size=20)),
         "reasoning_ms": _maybe(st.floats(-1, 1e4)),
         "stopped": _maybe(st.booleans()),
+        "attachments": _maybe(st.lists(st.one_of(
+            st.sampled_from([IMAGE, DOCUMENT, {**IMAGE, "data": "data:image/svg+xml;base64,AA=="}, {**DOCUMENT, "kind": "image"}]),
+            anything), max_size=3)),
         "extra": anything,
     },
 )

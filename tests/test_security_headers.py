@@ -31,7 +31,7 @@ def test_headers_on_every_kind_of_response(make_client):
         "not found": client.get("/no/such/thing.js"),
         "json error": client.post("/api/chat/stream", data="{", content_type="application/json"),
         "stream": client.post("/api/chat/stream", json=CHAT_BODY),
-        "too large": client.post("/api/chat/stream", data=b"x" * 3_000_000, content_type="application/json"),
+        "too large": client.post("/_dash-update-component", data=b"x" * 3_000_000, content_type="application/json"),
         "callback": client.post("/_dash-update-component", json={}),
     }
     for what, response in responses.items():

@@ -166,7 +166,7 @@ def test_bad_bodies_get_json_errors(make_client, fresh_upstream, payload, status
 
 
 def test_body_too_large_is_413_json(make_client, fresh_upstream):
-    client = make_client(max_body_bytes=2048)
+    client = make_client(max_chat_body_bytes=2048)  # the stream's own limit (MAX_BODY_BYTES is the others')
     response = client.post("/api/chat/stream", json=body("x" * 5000))
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "payload_too_large"

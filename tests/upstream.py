@@ -122,6 +122,9 @@ Introspection (thread-safe, for assertions from the test thread)
   (including rejected ones): ``{"index", "method", "path", "headers",
   "body", "t_received"}``.  ``headers`` is a case-insensitive dict that keeps
   ``Authorization``; ``body`` is the parsed JSON (or ``None``).
+* :attr:`UpstreamServer.reject_image_parts` -- set it to make every chat request with an
+  ``image_url`` content part fail with ``400`` :data:`IMAGE_REJECTION` (a text-only
+  model); :meth:`reset` turns it off.
 * :attr:`UpstreamServer.open_streams` -- streaming chat responses in progress.
 * :attr:`UpstreamServer.closed_events` -- one record per finished chat
   response: ``{"request_index", "reason", "t_opened", "t_closed",
@@ -423,6 +426,19 @@ def _text_of(content: Any) -> str:
     return str(content)
 
 
+# The 400 of ``UpstreamServer.reject_image_parts`` (OpenAI's words for a model without vision).
+IMAGE_REJECTION = "Invalid content type. image_url is only supported by certain models."
+
+
+def _has_image_part(body: dict) -> bool:
+    """True when a message of the chat request ``body`` has an ``image_url`` content part."""
+    for message in body.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "image_url" for p in content):
+            return True
+    return False
+
+
 def _dumps(obj: Any) -> bytes:
     s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
     try:
@@ -557,6 +573,8 @@ class UpstreamServer:
         self._models_status = 200
         self._models_requests = 0
         self._ids = itertools.count(1)
+        # True: a chat request with an image_url part gets 400 IMAGE_REJECTION (reset() clears it)
+        self.reject_image_parts = False
 
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -646,6 +664,7 @@ class UpstreamServer:
             self._models_status = 200
             self._models_requests = 0
             self._once_seen.clear()
+            self.reject_image_parts = False
 
     def wait_for(self, predicate: Callable[["UpstreamServer"], bool], timeout: float = 5.0) -> bool:
         """Block until ``predicate(self)`` is true (re-checked on every recorded
@@ -925,6 +944,10 @@ class UpstreamServer:
             if self._queue:
                 return self._queue.popleft()
         model = body.get("model")
+        if self.reject_image_parts and _has_image_part(body):
+            # a text-only model behind an OpenAI-compatible API (vLLM, OpenAI's own 400)
+            return Reply(fault="http_error", status=400, error_body=_error_body(
+                400, message=IMAGE_REJECTION, code="invalid_content_type"))
         if self.strict_models and model not in self.models:
             return Reply(fault="http_error", status=404,
                          error_body=_error_body(404, model=model))

@@ -5,6 +5,8 @@
  * the one parser), the active conversation — or its ticked messages — prepared for the
  * server's Markdown export (chatcore/export.py), and Export all: a .zip built here with
  * one .md per conversation (exporter.mjs, byte for byte the server's) and the backup.
+ * A backup (version 2) embeds a message's images as their data URLs (base64) with its
+ * documents' text; files of every earlier version (schema backup_versions) still restore.
  * parseBackup and mergeBackup are pure and unit-tested with node --test.
  */
 import { asText, coerce, config, id, locale, setConfig, text } from './config.mjs';
@@ -28,7 +30,7 @@ export function parseBackup(raw) {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc) || doc.format !== (schema && schema.backup_format)) {
     throw new Error(text('import_reason_format'));
   }
-  if (doc.version !== schema.backup_version) {
+  if ((schema.backup_versions || [schema.backup_version]).indexOf(doc.version) < 0) {
     throw new Error(text('import_reason_version', { version: JSON.stringify(doc.version === undefined ? null : doc.version).slice(0, 40) }));
   }
   const checked = coerce('Backup', doc);
@@ -36,7 +38,15 @@ export function parseBackup(raw) {
   return { conversations: checked.value.conversations, dropped: checked.dropped };
 }
 function signature(conversation) {
-  return JSON.stringify([conversation.title || '', (conversation.messages || []).map((m) => [m.role, m.content])]);
+  return JSON.stringify([conversation.title || '', (conversation.messages || []).map((m) => [m.role, m.content,
+    (m.attachments || []).map((a) => [a.kind, a.name, a.size, a.data || a.text])])]);
+}
+/** A message of a restored copy: new ids for it and its attachments (records are keyed
+ *  by them: a copy must not take over the original's records). */
+function copiedMessage(m) {
+  const copy = Object.assign({}, m, { id: uid('m') });
+  if (m.attachments) { copy.attachments = m.attachments.map((a) => Object.assign({}, a, { id: uid('att') })); }
+  return copy;
 }
 /** The bytes of a dcc.Upload value (a data: URL); Error(reason) when it is not base64. */
 export function uploadBytes(contents) {
@@ -92,7 +102,8 @@ export function mergeBackup(next, conversations) {
       updated_at: incoming.updated_at || now,
       settings: incoming.settings || {},
       error: null,
-      messages: withSeq((incoming.messages || []).map((m) => (typeof m.id === 'string' ? m : Object.assign({}, m, { id: uid('m') }))))
+      messages: withSeq((incoming.messages || []).map((m) => (existing ? copiedMessage(m)
+        : (typeof m.id === 'string' ? m : Object.assign({}, m, { id: uid('m') })))))
     });
     added += 1;
   });
@@ -173,6 +184,7 @@ function exportRequest(conversation, keep) {
     .map(function (m) {
       const out = { role: m.role, content: m.content };
       if (typeof m.reasoning === 'string' && m.reasoning) { out.reasoning = m.reasoning; }
+      if (Array.isArray(m.attachments) && m.attachments.length) { out.attachments = m.attachments; } // images as data URLs
       return out;
     });
   const settings = effectiveSettings(conversation, state.prefs.defaults, config().settings);

@@ -39,7 +39,26 @@ export const CLS = Object.freeze({
   convPinned: 'chat-conv-item-pinned',
   sidebarOpen: 'chat-sidebar-open',
   sidebarMaskOpen: 'chat-sidebar-mask-open',
-  mermaidIdPrefix: 'chat-mermaid-'
+  mermaidIdPrefix: 'chat-mermaid-',
+  // attachments (attach.mjs in the composer, render.mjs in a sent message)
+  composer: 'chat-composer',
+  composerDrop: 'chat-composer-drop',       // files are dragged over the composer
+  attachInput: 'chat-attach-file',
+  attachHolder: 'chat-attach-dom',          // the plain-DOM list inside #chat-attach-list
+  attachListFull: 'chat-attach-list-full',
+  attachment: 'chat-attachment',            // a thumbnail or chip (composer and sent message)
+  attachmentKind: (kind) => 'chat-attachment-' + (kind === 'image' ? 'image' : 'document'),
+  attachmentHasError: 'chat-attachment-failed',
+  attachmentThumb: 'chat-attachment-thumb', // an image's <img>: a click shows it full size
+  attachmentIcon: 'chat-attachment-icon',
+  attachmentMeta: 'chat-attachment-meta',
+  attachmentName: 'chat-attachment-name',
+  attachmentInfo: 'chat-attachment-info',
+  attachmentError: 'chat-attachment-error', // the error on a chip (localized, as text)
+  attachmentRemove: 'chat-attachment-remove',
+  messageAttachments: 'chat-message-attachments',
+  imagePreview: 'chat-image-overlay',
+  imagePreviewClose: 'chat-image-overlay-close'
 });
 // Message and list actions are plain <button>s with a glyph (the label comes from
 // data-label via CSS): one element each, so drawing many messages stays cheap.

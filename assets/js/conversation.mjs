@@ -2,9 +2,13 @@
  * conversation.mjs — what the user does to conversations: send, retry, stop, clear,
  * new, rename, delete, edit and resend, regenerate, continue. Each builds the next
  * history copy-on-write (state.mjs) and, where a reply is wanted, starts the stream
- * (stream.mjs). The user's message is stored before the request starts.
+ * (stream.mjs). The user's message is stored before the request starts, with the
+ * composer's ready attachments (attach.mjs); images to a model that does not accept them
+ * are refused before any request, with the text and the attachments left in the composer.
  */
-import { config, id, setConfig, text } from './config.mjs';
+import { clearAttachments, noticeLeftOut, pendingAttachments } from './attach.mjs';
+import { config, id, locale, setConfig, text } from './config.mjs';
+import { effectiveModel, modelAcceptsImages, requestPayload } from './payload.mjs';
 import { noUpdate, setProps, toast, uid } from './dash.mjs';
 import { openSidebar } from './sidebar.mjs';
 import {
@@ -22,9 +26,9 @@ export function busy() {
   if (state.run) { toast('warning', text('busy')); return true; }
   return false;
 }
-/** The localized problem with `content` as a new user message, or null. */
-function contentProblem(content) {
-  if (!content.trim()) { return ['warning', text('empty_input')]; }
+/** The localized problem with `content` (and `attachments`) as a new user message, or null. */
+function contentProblem(content, attachments) {
+  if (!content.trim() && !(attachments || []).length) { return ['warning', text('empty_input')]; }
   const limit = config().max_message_chars;
   if (limit && content.length > limit) { return ['error', text('too_long', { n: content.length, max: limit })]; }
   return null;
@@ -33,22 +37,50 @@ function userMessage(conversation, content, extra) {
   return Object.assign({ id: uid('m'), role: 'user', content: content, created_at: Date.now(), seq: nextSeq(conversation) }, extra || {});
 }
 
-/** Send → [history store, input value]: append the user's message and stream the reply. */
+/** Stream a reply for `conversation`: first say which images of earlier messages the
+ *  request leaves out (payload.mjs builds it once for both). */
+function beginStream(conversation, opts) {
+  const request = requestPayload(conversation, { config: config(), prefs: state.prefs, locale: locale(), continueReply: !!(opts && opts.continueId) });
+  noticeLeftOut(request, effectiveModel(conversation, state.prefs, config()));
+  startStream(conversation, opts);
+}
+/** The composer's attachments if they can go with a message to `conversation`'s model:
+ *  {attachments} or {problem: [kind, text]} (nothing is taken from the composer). */
+function readyAttachments(conversation) {
+  const pending = pendingAttachments();
+  if (pending.reading) { return { problem: ['warning', text('attach_wait')] }; }
+  if (pending.errors) { return { problem: ['warning', text('attach_has_errors')] }; }
+  const images = pending.ready.some((a) => a.kind === 'image');
+  if (images && !modelAcceptsImages(conversation, state.prefs, config())) {
+    return { problem: ['error', text('attach_no_images_model', { model: effectiveModel(conversation, state.prefs, config()) })] };
+  }
+  return { attachments: pending.ready };
+}
+function titleOf(content, attachments) {
+  return makeTitle(content.trim() ? content : (attachments || []).map((a) => a.name).join(', '));
+}
+
+/** Send → [history store, input value]: append the user's message (with the composer's
+ *  attachments) and stream the reply. */
 export function send(value, cfg) {
   setConfig(cfg);
   if (busy()) { return [noUpdate(), noUpdate()]; }
   const content = value || '';
-  const problem = contentProblem(content);
+  const open = activeConversation(historyOf() || { conversations: [] });
+  const ready = readyAttachments(open);
+  const problem = ready.problem || contentProblem(content, ready.attachments);
   if (problem) { toast(problem[0], problem[1]); return [noUpdate(), noUpdate()]; }
+  const attachments = ready.attachments;
   const next = ensureData(historyOf());
   const conversation = editableActive(next);
   conversation.error = null;
-  conversation.messages.push(userMessage(conversation, content));
-  if (!conversation.title) { conversation.title = makeTitle(content); }
+  conversation.messages.push(userMessage(conversation, content, attachments.length ? { attachments: attachments } : null));
+  if (!conversation.title) { conversation.title = titleOf(content, attachments); }
   conversation.updated_at = Date.now();
   state.data = next;
-  startStream(conversation);
+  beginStream(conversation);
   dropDraft(); // stored with the conversation now
+  clearAttachments();
   return [publish(next), ''];
 }
 
@@ -67,7 +99,7 @@ export function retry(cfg) {
   if (!messages.length || messages[messages.length - 1].role !== 'user') { return noUpdate(); }
   conversation.error = null;
   state.data = next;
-  startStream(conversation);
+  beginStream(conversation);
   return publish(next);
 }
 
@@ -144,19 +176,21 @@ export function editResend(value, cfg) {
   state.pending.edit = null;
   const content = String(value || '');
   if (!messageId || busy()) { return noUpdate(); }
-  const problem = contentProblem(content);
-  if (problem) { toast(problem[0], problem[1]); return noUpdate(); }
   const next = ensureData(historyOf());
   const conversation = editableActive(next);
   const index = conversation.messages.findIndex((m) => m.id === messageId);
   if (index < 0) { return noUpdate(); }
+  // the edited message keeps its attachments
+  const attachments = conversation.messages[index].attachments || [];
+  const problem = contentProblem(content, attachments);
+  if (problem) { toast(problem[0], problem[1]); return noUpdate(); }
   conversation.messages = conversation.messages.slice(0, index);
-  conversation.messages.push(userMessage(conversation, content, { edited: true }));
-  if (index === 0) { conversation.title = makeTitle(content); }
+  conversation.messages.push(userMessage(conversation, content, attachments.length ? { edited: true, attachments: attachments } : { edited: true }));
+  if (index === 0) { conversation.title = titleOf(content, attachments); }
   conversation.error = null;
   conversation.updated_at = Date.now();
   state.data = next;
-  startStream(conversation);
+  beginStream(conversation);
   return publish(next);
 }
 
@@ -170,7 +204,7 @@ export function regenerate() {
   if (!messages.length || messages[messages.length - 1].role !== 'user') { return; }
   conversation.error = null;
   commit(next);
-  startStream(conversation);
+  beginStream(conversation);
 }
 /** Continue the last reply (it ended with finish_reason "length"). */
 export function continueReply(messageId) {
@@ -181,6 +215,6 @@ export function continueReply(messageId) {
   if (!last || last.role !== 'assistant' || last.id !== messageId) { return; }
   conversation.error = null;
   state.data = next;
-  startStream(conversation, { continueId: last.id });
+  beginStream(conversation, { continueId: last.id });
   commit(next); // redraw without the continued message (it streams below)
 }

@@ -1,16 +1,20 @@
 /**
  * exporter.mjs — the Markdown export built in the browser (Export all): a port of
- * chatcore/export.py `to_markdown` (format 2) that writes the very same bytes as the
- * server (tests/test_export_js.py compares both on the CommonMark spec examples), so a
- * zip of every conversation never travels through a request body. Open blocks are found
- * with markdown-it's block parser (assets/vendor/markdown-it-*.min.js, loaded only when
- * exporting), as the Python exporter does with markdown-it-py: read chatcore/export.py
- * for the why of every step; this file follows it function by function.
+ * chatcore/export.py `to_markdown` (format 2; format 3 when a message has attachments:
+ * images as data: URLs, documents as fenced text) that writes the very same bytes as the
+ * server (tests/test_export_js.py compares both on the CommonMark spec examples and on
+ * attachments), so a zip of every conversation never travels through a request body.
+ * What an attachment may be (its image types, data URL and MIME patterns) comes from the
+ * page config's schema (chatcore/schema.py ImageAttachment / DocumentAttachment). Open
+ * blocks are found with markdown-it's block parser (assets/vendor/markdown-it-*.min.js,
+ * loaded only when exporting), as the Python exporter does with markdown-it-py: read
+ * chatcore/export.py for the why of every step; this file follows it function by function.
  * Owns nothing of the page state; it does not read or write the history.
  */
 import { config } from './config.mjs';
 
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
+const ATTACHMENTS_FORMAT = 3; const PLAIN_FORMAT = 2; // 3 only when a message has attachments
 const ROLE_HEADINGS = { system: 'System prompt', user: 'User', assistant: 'Assistant' };
 const END_MARKER = '<!-- chat:end -->';
 const REASONING_BEGIN = '<!-- chat:reasoning -->';
@@ -22,6 +26,13 @@ const MIN_PARSE_COST = 2000;
 const PROBE = '## probe';
 const SHIELD = '<!--';
 const LINE_BREAKS = /\r\n?|\n/g; // markdown-it's line breaks (its normalize rule)
+const IMAGE_BEGIN = '<!-- chat:image '; const DOCUMENT_BEGIN = '<!-- chat:document ';
+const DOCUMENT_LABEL = '\u{1F4C4} **'; const DOCUMENT_INFO = 'text';
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+// a name's escapes (chatcore.export.escape_name): a backslash before markup punctuation,
+// a character reference for control characters, U+2028, U+2029 and lone surrogates
+const NAME_ESCAPED = '\\`*_{}[]()<>#+!|~$&^=';
+const NAME_SPECIAL = /[\\`*_{}[\]()<>#+!|~$&^=]|[\x00-\x1f\x7f-\x9f\u2028\u2029]|[\ud800-\udfff]/gu;
 // Python's str.split() whitespace (str.isspace), not JavaScript's \s
 const PY_SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 // re.M's ^ and $ of Python: at the ends and next to "\n" only (JavaScript's m flag
@@ -224,6 +235,84 @@ export function closingLines(content, end) {
   }
   return [];
 }
+/** A file name as the export writes it (chatcore.export.escape_name). */
+export function escapeName(name) {
+  return name.replace(NAME_SPECIAL, (c) => (NAME_ESCAPED.indexOf(c) >= 0 ? '\\' + c : '&#' + c.codePointAt(0) + ';'));
+}
+// The image data pattern's base64 tail: V8 takes 5 ms of CPU per MB of data for its greedy
+// loop, so a pattern that ends with it is read in two parts: its head (anchored at the
+// start) by the regex, the tail by a search for a character outside the alphabet and "="
+// (0.6 ms per MB) and for a "=" before the padding: what the whole pattern accepts, exactly.
+const BASE64_TAIL = '[A-Za-z0-9+/]+=*$';
+const NOT_BASE64 = /[^A-Za-z0-9+/=]/g;
+function dataTest(pattern) {
+  if (!pattern.startsWith('^') || !pattern.endsWith(BASE64_TAIL)) { const whole = new RegExp(pattern); return (data) => whole.test(data); }
+  const head = new RegExp(pattern.slice(0, -BASE64_TAIL.length));
+  return function (data) {
+    const match = head.exec(data);
+    if (!match) { return false; }
+    const start = match[0].length;
+    let end = data.length;
+    while (end > start && data.charCodeAt(end - 1) === 0x3d) { end -= 1; } // the "=" padding
+    if (end === start) { return false; }
+    NOT_BASE64.lastIndex = start;
+    if (NOT_BASE64.exec(data) !== null) { return false; }
+    const pad = data.indexOf('=', start);
+    return pad < 0 || pad >= end;
+  };
+}
+let rules = null; // [schema, {imageData, imageMimes, mime}]
+function attachmentRules() {
+  const schema = config().schema;
+  if (rules && rules[0] === schema) { return rules[1]; }
+  const defs = (schema && schema.$defs) || {};
+  const image = (defs.ImageAttachment || {}).properties;
+  const documentMime = ((defs.DocumentAttachment || {}).properties || {}).mime;
+  if (!image || !image.data || !image.mime || !documentMime) { throw new Error('the page config has no attachment schema'); }
+  rules = [schema, { imageData: dataTest(image.data.pattern), imageMimes: image.mime.enum, mime: new RegExp(documentMime.pattern) }];
+  return rules[1];
+}
+function count(attachment, key) {
+  const value = attachment[key];
+  if (value === undefined || value === null) { return null; }
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_COUNT) { throw new Error('attachment ' + key + ' is not a count'); }
+  return String(value);
+}
+function documentFence(value) {
+  let longest = 0;
+  if (value.indexOf('`') >= 0) { (value.match(/`+/g) || []).forEach((run) => { if (run.length > longest) { longest = run.length; } }); }
+  return '`'.repeat(Math.max(3, longest + 1));
+}
+/** One attachment's block, ending with its blank line (chatcore.export._attachment_lines);
+ *  throws for one that is not of the stored shape. */
+function attachmentLines(attachment) {
+  if (!attachment || typeof attachment !== 'object' || Array.isArray(attachment)) { throw new Error('an attachment is not an object'); }
+  const check = attachmentRules();
+  const { kind, name, mime } = attachment;
+  if (typeof name !== 'string') { throw new Error('attachment name is not a string'); }
+  if (typeof mime !== 'string' || !check.mime.test(mime)) { throw new Error('attachment MIME type'); }
+  const size = count(attachment, 'size');
+  if (size === null) { throw new Error('attachment without a size'); }
+  let attrs = 'mime=' + mime + ' size=' + size;
+  if (kind === 'image') {
+    const data = attachment.data;
+    if (check.imageMimes.indexOf(mime) < 0 || typeof data !== 'string' || !check.imageData(data)) {
+      throw new Error('an image is not a data: URL of png, jpeg, webp or gif');
+    }
+    ['width', 'height'].forEach((key) => { const value = count(attachment, key); if (value !== null) { attrs += ' ' + key + '=' + value; } });
+    return [IMAGE_BEGIN + attrs + ' -->', '![' + escapeName(name) + '](' + data + ')', ''];
+  }
+  if (kind === 'document') {
+    const { text: body, truncated } = attachment;
+    if (typeof body !== 'string') { throw new Error('document text is not a string'); }
+    if (!(truncated === undefined || truncated === null || truncated === true || truncated === false)) { throw new Error('document truncated is not a boolean'); }
+    const tokens = count(attachment, 'tokens');
+    attrs += (tokens !== null ? ' tokens=' + tokens : '') + (truncated === true ? ' truncated=1' : '');
+    const fence = documentFence(body);
+    return [DOCUMENT_BEGIN + attrs + ' -->', DOCUMENT_LABEL + escapeName(name) + '**', fence + DOCUMENT_INFO, body, fence, ''];
+  }
+  throw new Error('attachment kind');
+}
 function needsGap(begin, content) {
   const lead = [];
   const breaks = new RegExp(LINE_BREAKS.source, 'g');
@@ -263,6 +352,7 @@ function messageLines(message, end) {
   out.push('<!-- chat:begin role=' + message.role + (gap ? ' gap=1' : '') + (closers.length ? ' close=' + closers.length : '') + ' -->');
   if (gap) { out.push(''); }
   out.push(message.content, ...closers, end, '');
+  (message.attachments || []).forEach((attachment) => { out.push(...attachmentLines(attachment)); });
   return out;
 }
 function utcStamp(date) {
@@ -272,10 +362,13 @@ function utcStamp(date) {
 }
 
 /**
- * A conversation as Markdown, format 2: chatcore.export.to_markdown, byte for byte.
- * messages: [{role, content, reasoning?}] (roles system/user/assistant, content a
- * string); options: {model, title, system_prompt, exported_at (a Date)}. Call
- * loadMarkdownIt() (or useMarkdownIt) first.
+ * A conversation as Markdown, format 2 (3 with attachments): chatcore.export.to_markdown,
+ * byte for byte. messages: [{role, content, reasoning?, attachments?}] (roles
+ * system/user/assistant, content a string, attachments the stored ones: null or [] for
+ * none); options: {model, title, system_prompt, exported_at (a Date)}. Call
+ * loadMarkdownIt() (or useMarkdownIt) first. Throws an Error for attachments that are not
+ * a list or an attachment not of the stored shape (an image that is not a data: URL of
+ * png, jpeg, webp or gif is never written).
  */
 export function toMarkdown(messages, options) {
   const opts = options || {};
@@ -285,12 +378,18 @@ export function toMarkdown(messages, options) {
   messages.forEach(function (m) {
     const entry = { role: m.role, content: m.content };
     if (m.role === 'assistant' && typeof m.reasoning === 'string' && m.reasoning) { entry.reasoning = m.reasoning; }
+    const attachments = m.attachments;
+    if (attachments !== undefined && attachments !== null) {
+      if (!Array.isArray(attachments)) { throw new Error('attachments is not a list'); }
+      if (attachments.length) { entry.attachments = attachments; }
+    }
     body.push(entry);
   });
   const end = endMarker(body);
+  const version = body.some((m) => m.attachments) ? ATTACHMENTS_FORMAT : PLAIN_FORMAT;
   const title = oneLine(opts.title === undefined ? 'Chat' : opts.title) || 'Chat';
   const out = ['# ' + title, '', '- Exported: ' + utcStamp(exportedAt), '- Model: ' + oneLine(opts.model === undefined ? '' : opts.model),
-    '- Messages: ' + messages.length, '- Format: ' + FORMAT_VERSION, ''];
+    '- Messages: ' + messages.length, '- Format: ' + version, ''];
   if (end !== END_MARKER) { out.push('<!-- chat:end-marker ' + end.slice(5, -4) + ' -->', ''); }
   body.forEach((message) => { out.push(...messageLines(message, end)); });
   return out.join('\n');

@@ -11,12 +11,18 @@
  * actions (DOM events) · backup (backup, restore, export, Export all) · exporter
  * (Markdown export in the browser) · zip (Export all's files) · settings · theme · mermaid
  * · retry (the Retry button's wait) · draft (the typed text kept for a reload) · classes
- * (CSS class names) · dash (Dash glue) · debug.
+ * (CSS class names) · dash (Dash glue) · debug · attach (the composer's images and
+ * documents) · vision (which models accept images).
  */
+import { pendingAttachments } from './attach.mjs';
 import * as backup from './backup.mjs';
 import { coerce } from './config.mjs';
 import * as conversation from './conversation.mjs';
 import { debug } from './debug.mjs';
+import './pwa.mjs'; // registers the service worker (installable app)
+import './shortcuts.mjs'; // the keyboard shortcuts and their dialog (listens when imported)
+import './share.mjs'; // Share as image, Copy as Markdown, the phones' "more" menu (listens when imported)
+import './presetdialog.mjs'; // prompt presets: the dialog and the "/" picker (presetpicker.mjs; listen when imported)
 import { installPageEvents } from './actions.mjs';
 import { failWrites, storageDebug } from './persist.mjs';
 import { renderMessages } from './render.mjs';
@@ -58,6 +64,7 @@ window.chatDebug = Object.assign(debug, {
   history: () => state.data,
   streaming: () => !!state.run,
   storage: storageDebug,
+  attachments: pendingAttachments, // the composer's attachments (attach.mjs): {ready, reading, errors}
   failWrites: failWrites,
   /** Benchmarks: commit `next` as the page's own actions do (no coercion: the caller
    *  built it from chatDebug.history(), copying only what it changed). */

@@ -4,6 +4,7 @@
  * component), memoized per message so an unchanged message is the very same dict, and
  * the outputs of the renderMessages callback (no_update where nothing changed).
  */
+import { documentInfo, installAttachments } from './attach.mjs';
 import { asText, config, id, locale, setConfig, text } from './config.mjs';
 import { debug } from './debug.mjs';
 import { afterRender, noUpdate } from './dash.mjs';
@@ -107,6 +108,20 @@ function selectBox(message) {
     options: [{ label: label, value: 'on', title: label }], value: state.selected[message.id] ? ['on'] : []
   });
 }
+/** A sent message's attachments: image thumbnails (a click shows the image full size:
+ *  attach.mjs) and document chips with name, size and estimated tokens — text as strings,
+ *  an image only as the data URL the schema allows (png/jpeg/webp/gif base64). */
+function attachmentsBlock(message) {
+  const items = (message.attachments || []).map(function (a) {
+    const kind = a.kind === 'image' ? 'image' : 'document';
+    const name = asText(a.name);
+    const children = kind === 'image'
+      ? [component('Img', 'dash_html_components', { className: CLS.attachmentThumb, src: asText(a.data), alt: name, title: name })]
+      : [span(CLS.attachmentIcon, '\u2263'), div(CLS.attachmentMeta, [span(CLS.attachmentName, name), span(CLS.attachmentInfo, documentInfo(a))])];
+    return div(CLS.attachment + ' ' + CLS.attachmentKind(kind), children, { key: asText(a.id), title: name });
+  });
+  return items.length ? div(CLS.messageAttachments, items) : null;
+}
 function messageComponent(message, index, lastIndex, lastAssistant) {
   const role = message.role === 'user' ? 'user' : (message.role === 'system' ? 'system' : 'assistant');
   const avatar = div(CLS.avatar(role), role === 'user' ? '\u263a' : '\u2726');
@@ -124,7 +139,11 @@ function messageComponent(message, index, lastIndex, lastAssistant) {
   actions.push(selectBox(message));
   const body = [div(CLS.messageRoleLine, roleLine)];
   if (role === 'assistant' && asText(message.reasoning)) { body.push(reasoningBlock(message)); }
-  body.push(role === 'user' ? div(CLS.messageText, asText(message.content)) : markdown(message.content, true));
+  const attachments = role === 'user' ? attachmentsBlock(message) : null;
+  if (role !== 'user' || asText(message.content) || !attachments) {
+    body.push(role === 'user' ? div(CLS.messageText, asText(message.content)) : markdown(message.content, true));
+  }
+  if (attachments) { body.push(attachments); }
   if (role === 'assistant' && message.finish_reason === 'length') { body.push(div(CLS.messageFlag + ' ' + CLS.messageLength, text('length_hint'))); }
   if (message.trimmed) { body.push(div(CLS.messageTrimmed, text('trimmed', { n: asText(message.trimmed) }))); }
   const usage = role === 'assistant' ? usageLine(message) : null;
@@ -143,9 +162,9 @@ function drawMessage(message, index, lastIndex, lastAssistant) {
     message.incomplete, message.trimmed, message.model, JSON.stringify(message.usage || null), message.reasoning_ms,
     !!state.reasoningOpen[message.id], !!state.selected[message.id], locale(), isDark(), !!window.mermaid].join('|');
   const hit = drawCache[message.id];
-  if (hit && hit.key === key && hit.content === message.content) { return hit.dict; }
+  if (hit && hit.key === key && hit.content === message.content && hit.attachments === message.attachments) { return hit.dict; }
   const dict = messageComponent(message, index, lastIndex, lastAssistant);
-  if (message.id) { drawCache[message.id] = { key: key, content: message.content, dict: dict }; }
+  if (message.id) { drawCache[message.id] = { key: key, content: message.content, attachments: message.attachments, dict: dict }; }
   return dict;
 }
 
@@ -196,6 +215,7 @@ export function renderMessages(data, view, prefs, activeStored, cfg) {
   data = state.data;
   saveHistory(data);
   restoreDraft();
+  installAttachments(); // the composer's file input and the attachments' events (once)
   // on load: the conversation open last in this browser, else the history's own
   if (state.activeId === null && activeStored && findConversation(data, activeStored)) { state.activeId = activeStored; }
   loadModels();

@@ -159,8 +159,12 @@ export function switchLanguage(cfg) {
 }
 /** The header's model switch follows the model tag (the open conversation's model in
  *  effect, drawn by render.mjs). */
+let shownModel = null; // what showModel put into the switch last (its echo is no pick)
 export function showModel(model) {
-  return asText(model) || noUpdate();
+  const value = asText(model);
+  if (!value) { return noUpdate(); }
+  shownModel = value;
+  return value;
 }
 /** A model picked in the header → the history with it as the open conversation's own
  *  model (the next request uses it); the model already in effect changes nothing (the
@@ -171,7 +175,8 @@ export function pickModel(value, cfg) {
   const data = historyOf();
   const conversation = data ? activeConversation(data) : null;
   const current = asText(effectiveSettings(conversation, state.prefs.defaults, config().settings).model) || asText(config().model);
-  if (!model || model === current) { return noUpdate(); }
+  // the switch changed because showModel set it (page load, another conversation): not a pick
+  if (!model || model === current || model === shownModel) { return noUpdate(); }
   const next = ensureData(data);
   editableActive(next).settings.model = model;
   return publish(next);

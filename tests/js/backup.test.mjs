@@ -61,3 +61,44 @@ test('uploads are decoded as strict UTF-8', () => {
   assert.equal(decodeUpload(url), text);
   assert.throws(() => decodeUpload('data:application/json;base64,' + Buffer.from([0xff, 0xfe, 0x00]).toString('base64')), /import_reason_encoding/);
 });
+
+// --- attachments (issue 13): backup version 2 embeds images as data URLs ----------------
+const image = { id: 'att-1', kind: 'image', name: 'cat.png', mime: 'image/png', size: 3, width: 1, height: 1,
+  data: 'data:image/png;base64,iVBORw0KGgo=' };
+const docAttachment = { id: 'att-2', kind: 'document', name: 'notes.md', mime: 'text/markdown', size: 5, text: '# hi', tokens: 2 };
+const withImage = Object.assign({}, good, { id: 'c5', messages: [{ id: 'm5', role: 'user', content: '', attachments: [image, docAttachment] }] });
+
+test('the backup version is 2 and version-1 files still restore', () => {
+  assert.equal(schema.backup_version, 2);
+  assert.deepEqual(schema.backup_versions, [1, 2]);
+  const v1 = parseBackup(backup([good], { version: 1 }));
+  assert.equal(v1.dropped, 0);
+  assert.deepEqual(v1.conversations[0].messages, good.messages);
+});
+
+test('a version-2 backup brings images (data URLs) and documents back as they were', () => {
+  const out = parseBackup(backup([withImage]));
+  assert.equal(out.dropped, 0);
+  assert.deepEqual(out.conversations[0].messages[0].attachments, [image, docAttachment]);
+});
+
+test('an image that is not a png/jpeg/webp/gif base64 data URL is dropped (svg, script URLs)', () => {
+  for (const data of ['data:image/svg+xml;base64,PHN2Zz4=', 'javascript:alert(1)', 'data:image/png;base64,<script>', 'https://x.test/a.png']) {
+    const bad = Object.assign({}, withImage, { messages: [{ id: 'm5', role: 'user', content: 'x', attachments: [Object.assign({}, image, { data: data })] }] });
+    const out = parseBackup(backup([bad]));
+    assert.deepEqual(out.conversations[0].messages[0].attachments, [], data);
+    assert.equal(out.dropped, 1, data);
+  }
+});
+
+test('a restored copy (same id, other content) gets new message and attachment ids', () => {
+  const next = { version: 4, active_id: 'c5', conversations: [Object.assign({}, withImage, { messages: [{ id: 'm5', role: 'user', content: 'local' }] })] };
+  const result = mergeBackup(next, [withImage]);
+  assert.deepEqual(result, { added: 1, skipped: 0 });
+  const copy = next.conversations[1];
+  assert.notEqual(copy.id, 'c5');
+  assert.notEqual(copy.messages[0].id, 'm5');
+  assert.notEqual(copy.messages[0].attachments[0].id, 'att-1');
+  assert.equal(copy.messages[0].attachments[0].data, image.data);
+  assert.equal(next.conversations[0].messages[0].id, 'm5'); // the local one is untouched
+});

@@ -89,10 +89,24 @@ test('enum, const and anyOf with null', () => {
   assert.equal(walk.coerce(doc, 'Prefs', { theme: 'neon' }).dropped, 1);
   assert.equal(walk.coerce(doc, 'Prefs', { theme: null }).dropped, 0);
   assert.equal(walk.coerce(doc, 'Backup', { format: 'x', version: 1, conversations: [] }).ok, false);
-  assert.equal(walk.coerce(doc, 'Backup', { format: 'dash-chat-backup', version: 2, conversations: [] }).ok, false);
+  assert.equal(walk.coerce(doc, 'Backup', { format: 'dash-chat-backup', version: 3, conversations: [] }).ok, false);
   const usage = walk.coerce(doc, 'StoredMessage', message({ usage: { prompt_tokens: gadget, completion_tokens: 2 } }));
   assert.deepEqual(usage.value.usage, { completion_tokens: 2 });
   assert.equal(usage.dropped, 1);
+});
+
+test('maxItems: a list longer than its bound does not fit (attachments of a message)', () => {
+  const image = { id: 'a', kind: 'image', name: 'x.png', mime: 'image/png', size: 3, data: 'data:image/png;base64,AAAA' };
+  const max = doc.$defs.StoredMessage.properties.attachments.anyOf[0].maxItems;
+  assert.ok(max >= 10, String(max));
+  const ok = walk.coerce(doc, 'StoredMessage', message({ attachments: [image] }));
+  assert.equal(ok.dropped, 0);
+  const many = walk.coerce(doc, 'StoredMessage', message({ attachments: new Array(max + 1).fill(image) }));
+  assert.equal(many.ok, true);
+  assert.equal('attachments' in many.value, false);
+  const svg = walk.coerce(doc, 'StoredMessage', message({ attachments: [Object.assign({}, image, { data: 'data:image/svg+xml;base64,AAAA' })] }));
+  assert.deepEqual(svg.value.attachments, []);
+  assert.equal(svg.dropped, 1);
 });
 
 test('a root that does not fit gives ok=false and no value', () => {
