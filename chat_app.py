@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> dash.Dash:
     # installable app: manifest link (with the service worker's URL), theme-color, touch icon
     app.index_string = pwa.with_head_tags(app.index_string, app)
     server = app.server
-    compression.install(server)
+    compression.install(server, settings)  # flask-compress, and the precompressed bundle store
     server.config["CHAT_SETTINGS"] = settings
     server.config["CHAT_BACKEND"] = configure_backend(settings)
     # CONNECTIONS (or the single OPENAI_* connection): which URL and key serve a model id
@@ -67,6 +67,7 @@ def create_app(settings: Settings) -> dash.Dash:
     server.register_blueprint(attachments_api.bp)  # POST /api/attachments/extract
     pwa.install(server, app)  # GET /sw.js, /manifest.webmanifest (chatserver/pwa.py)
     app.layout = lambda: serve_layout(settings)
+    compression.warm(app)  # the page's bundles at Brotli 11 / gzip 9, in a child process
     return app
 
 

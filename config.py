@@ -172,6 +172,17 @@ class Settings(BaseSettings):
         default=20_000_000, ge=1024,
         description="Largest body of POST /api/chat/stream (bytes): the conversation with its images.",
     )
+    bundle_cache_dir: str | None = Field(
+        default=None,
+        description="Directory of the precompressed Dash bundles (chatserver/compression.py), shared by the workers; "
+        "default: <temp dir>/dash-chat-bundles-<uid>.",
+    )
+    bundle_brotli_level: int = Field(
+        default=11, ge=0, le=11, description="Brotli quality of the precompressed bundles (0 = no precompressed store)."
+    )
+    bundle_gzip_level: int = Field(
+        default=9, ge=0, le=9, description="gzip level of the precompressed bundles (0 = no precompressed store)."
+    )
     request_body_timeout: float = Field(
         default=10.0, gt=0, le=3600, description="Seconds a request body may send nothing before it gets 408."
     )

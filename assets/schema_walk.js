@@ -3,7 +3,7 @@
  * pydantic models in chatcore/schema.py and sent in the page config), without eval.
  *
  * Owns: the walk over a JSON Schema subset — type, properties, required,
- * additionalProperties, items, maxItems, anyOf, const, enum, $ref (#/$defs/Name),
+ * additionalProperties, items, maxItems, minItems, anyOf, const, enum, $ref (#/$defs/Name),
  * minimum, maximum, minLength, maxLength, pattern. Any other keyword throws (fail closed), so a
  * schema change the walker does not understand is caught by its tests, not shipped.
  * Must not: convert between types, keep unknown keys, or touch the page.
@@ -26,7 +26,7 @@
   var MISFIT = { misfit: true }; // sentinel: the value does not fit its schema
   var ANNOTATIONS = ['title', 'description', 'default', 'examples'];
   var KEYWORDS = ['type', 'properties', 'required', 'additionalProperties', 'items', 'anyOf', 'const', 'enum',
-    '$ref', 'minimum', 'maximum', 'minLength', 'maxLength', 'pattern', 'maxItems'];
+    '$ref', 'minimum', 'maximum', 'minLength', 'maxLength', 'pattern', 'maxItems', 'minItems'];
   var MAX_PATHS = 20;
   var patterns = {};
 
@@ -102,6 +102,7 @@
       }
     }
     if (Array.isArray(value) && has(schema, 'maxItems') && value.length > schema.maxItems) { return false; }
+    if (Array.isArray(value) && has(schema, 'minItems') && value.length < schema.minItems) { return false; }
     if (typeof value === 'number') {
       if (has(schema, 'minimum') && value < schema.minimum) { return false; }
       if (has(schema, 'maximum') && value > schema.maximum) { return false; }

@@ -34,6 +34,10 @@
  *      Migration 3→4 changes no record (format-3 data has no attachments); it exists so
  *      that format-3 code, which would drop the attachments when rewriting a message,
  *      leaves such data untouched (and the schema version 2 makes it refuse to open).
+ *   5  a message record (or a conversation record, for its first message) may carry
+ *      `branches` {current, tails}: the versions kept by Edit & resend and Regenerate,
+ *      each tail a list of messages inside that record (their images stay data URLs
+ *      there; only the messages on screen have Blobs). Migration 4→5 changes no record.
  *   A later format bumps STORE_VERSION, adds MIGRATIONS[n] (records of n-1 → n) and
  *   a test with data written by the previous release. A database whose meta 'format'
  *   is newer than this code (or whose IndexedDB version is) is never written:
@@ -47,7 +51,7 @@
   var CHUNK = 50; // conversations per migration transaction
   var TABLES = { conversations: 'id, updated_at, pinned', messages: 'id, conv_id, [conv_id+seq]', meta: 'key' };
   var IMAGES = { images: 'id, conv_id, msg_id' }; // IndexedDB schema version 2 (format 4): {id, conv_id, msg_id, blob}
-  var META_FIELDS = ['id', 'title', 'created_at', 'updated_at', 'pinned', 'settings', 'error'];
+  var META_FIELDS = ['id', 'title', 'created_at', 'updated_at', 'pinned', 'settings', 'error', 'branches'];
   var ROLE_RANK = { system: 0, user: 1, assistant: 2 };
   // Record migrations n-1 → n, for n ≥ 3 (1 → 2 is migrateLegacy): each gets the open
   // Dexie database and returns a promise; `format` is written after each step.
@@ -59,7 +63,12 @@
     3: function () { return Promise.resolve(); },
     // 4: messages may carry attachments; images as Blobs in the `images` table (added by
     //    the IndexedDB schema version 2 when the database opens). No record changes.
-    4: function () { return Promise.resolve(); }
+    4: function () { return Promise.resolve(); },
+    // 5: a message (or the conversation, for its first message) may carry `branches`: the
+    //    versions Edit & resend and Regenerate keep, each a list of messages held inside
+    //    that record (assets/js/branches.mjs). No record changes; format-4 code would drop
+    //    the field when it rewrites a record, so it must see this data as newer.
+    5: function () { return Promise.resolve(); }
   };
 
   /** Message order inside a conversation: seq, then user before its reply, then time. */

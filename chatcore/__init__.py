@@ -17,4 +17,8 @@ Modules:
     connections  CONNECTIONS: several upstreams, model ids "connection/model", routing
     netguard   SSRF guard for user-supplied base URLs
     logsafe    escaping of client-supplied values in log lines (stdlib only)
+    vision     which models accept images (VISION_MODELS, the catalog, defaults)
+    attachments  text of attached documents (txt, csv, json, source, PDF, DOCX), limits, errors
+    extract_worker  the subprocess that parses one document under a time and memory limit
+    presets    prompt presets: the built-ins (en-US, zh-CN) and the preset file format
 """

@@ -40,19 +40,24 @@ BACKUP_FORMAT = "dash-chat-backup"
 # 2: messages may carry `attachments` (images as data URLs, documents as text); files of
 # version 1 still restore (BACKUP_VERSIONS), code that knows only 1 refuses a 2 rather than
 # dropping the images.
-BACKUP_VERSION = 2
-BACKUP_VERSIONS = (1, 2)  # the versions Restore reads
+# 3: messages and conversations may carry `branches` (the versions Edit & resend and
+# Regenerate keep); code that knows only 2 refuses a 3 rather than dropping them.
+BACKUP_VERSION = 3
+BACKUP_VERSIONS = (1, 2, 3)  # the versions Restore reads
 # the browser storage format; its plan and migrations: assets/storage.js, docs/storage.md.
 # 3: StoredMessage.reasoning / reasoning_ms / ttft_reasoning_ms, Usage.reasoning_tokens,
 # StoredSettings.reasoning_effort (code of version 2 must leave such data untouched).
 # 4: StoredMessage.attachments; images kept as Blobs in their own IndexedDB table
 # (code of version 3 would drop the attachments when it rewrites a message).
-STORE_VERSION = 4
+# 5: StoredMessage.branches and Conversation.branches (assets/js/branches.mjs); a record
+# of code of version 4 would drop them when it rewrites a message.
+STORE_VERSION = 5
+BRANCHES_MAX = 100  # versions kept at one point of a conversation
 
 ID_MAX = 200
 TITLE_MAX = 500
 SECRET_MAX = 500  # an API key or base URL typed by the user
-HISTORY_MAX = int(number_range("history")[1])
+HISTORY_MAX = int(number_range("history")[1])  # the "history" setting: newest messages sent, 0 = all
 # attachments (issue 13): generous bounds of the stored shape; the real limits (IMAGE_MAX_BYTES,
 # ATTACHMENT_MAX_BYTES, MAX_MESSAGE_CHARS) are the server's settings, enforced where they apply
 ATTACHMENTS_MAX = 50  # per message
@@ -63,7 +68,7 @@ IMAGE_DATA_MAX = 40_000_000  # characters of one image's data URL (≈ 30 MB dec
 DOCUMENT_TEXT_MAX = 20_000_000  # characters of one document's extracted text
 # an image as the page keeps it, sends it and exports it: base64 of png/jpeg/webp/gif, never svg
 IMAGE_DATA_URL_PATTERN = r"^data:image/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/]+=*$"
-MIME_PATTERN = r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$"  # the "history" setting: newest messages sent, 0 = all
+MIME_PATTERN = r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$"  # a document's type
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
 
@@ -174,6 +179,23 @@ class StoredMessage(BaseModel):
     seq: float | None = Field(default=None, ge=0)  # the turn's order key (assets/storage.js)
     # a user message's images and documents (issue 13); ``content`` is the typed text
     attachments: list[ImageAttachment | DocumentAttachment] | None = Field(default=None, max_length=ATTACHMENTS_MAX)
+    # the versions of the messages after this one (Edit & resend, Regenerate keep them)
+    branches: Branches | None = None
+
+
+class Branches(BaseModel):
+    """The versions of a conversation from one point on (``assets/js/branches.mjs``):
+    ``tails[k]`` is version k's messages from that point to its end, ``tails[current]``
+    is null — that version is the one on screen (the conversation's ``messages`` from
+    there). Held by the message before the point, or by the conversation for its first
+    message."""
+
+    model_config = _STRICT
+    current: int = Field(ge=0, le=BRANCHES_MAX - 1)
+    tails: list[list[StoredMessage] | None] = Field(min_length=2, max_length=BRANCHES_MAX)
+
+
+StoredMessage.model_rebuild()
 
 
 class Conversation(BaseModel):
@@ -188,6 +210,8 @@ class Conversation(BaseModel):
     settings: StoredSettings = Field(default_factory=StoredSettings)
     error: ErrorInfo | None = None
     messages: list[StoredMessage] = Field(default_factory=list)
+    # the versions of the whole conversation from its first message (an edited first message)
+    branches: Branches | None = None
 
 
 class History(BaseModel):
@@ -213,12 +237,12 @@ class Prefs(BaseModel):
 
 
 class Backup(BaseModel):
-    """The backup file (``Back up all``): version 2 (messages may carry ``attachments``,
-    images as data URLs); version 1 files (no attachments) restore as they are."""
+    """The backup file (``Back up all``): version 3 (every branch, ``branches``); version 2
+    files (attachments, images as data URLs) and version 1 files restore as they are."""
 
     model_config = _STRICT
     format: Literal["dash-chat-backup"]
-    version: Literal[1, 2]
+    version: Literal[1, 2, 3]
     exported_at: str | None = Field(default=None, max_length=100)
     conversations: list[Conversation]
 
@@ -338,6 +362,7 @@ PAGE_MODELS: dict[str, type[BaseModel]] = {
     "History": History,
     "Conversation": Conversation,
     "StoredMessage": StoredMessage,
+    "Branches": Branches,
     "ImageAttachment": ImageAttachment,
     "DocumentAttachment": DocumentAttachment,
     "StoredSettings": StoredSettings,

@@ -63,7 +63,7 @@ GLOBAL_MESSAGE = "global-message"
 PREFS_STORE = "chat-prefs-store"  # global defaults, own API key, theme (localStorage)
 ACTIVE_STORE = "chat-active-store"  # id of the open conversation (localStorage; switching does not rewrite the history)
 VIEW_STORE = "chat-view-store"  # how many messages of the active conversation are drawn
-EXPORT_REQUEST = "chat-export-request"  # the active conversation, prepared for Markdown export
+EXPORT_REQUEST = "chat-export-request"  # output slot of the Export callbacks (the file is written in the browser)
 THEME_PROVIDER = "chat-theme-provider"
 
 # sidebar

@@ -13,7 +13,7 @@ from chatcore.attachments import DOCUMENT_EXTENSIONS
 from chatcore.messages import IMAGE_TYPES, MAX_ATTACHMENTS, Role
 from chatcore.vision import vision_config
 from chatcore.providers import CURRENCY_SYMBOLS, first_run_env_lines
-from chatserver import access
+from chatserver import access, export_api
 from chatcore.schema import committed_schema
 from chatcore.settings_spec import SETTINGS
 from chatcore import presets as preset_spec
@@ -73,6 +73,8 @@ def public_config(settings, locale: str = "en-US") -> dict:
         "models_url": app_path("/api/models"),
         # a .md export chosen in Restore is read back on the server (chatserver/export_api.py)
         "import_markdown_url": app_path("/api/import/markdown"),
+        # its body limit (an export with images is larger than MAX_BODY_BYTES)
+        "import_markdown_max_bytes": export_api.import_limit(settings),
         # images and documents attached to a message (issue 13; chatcore.attachments, chatcore.vision)
         "attachments": {
             "extract_url": app_path("/api/attachments/extract"),

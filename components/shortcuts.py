@@ -72,6 +72,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     # the composer's own keys (assets/js/actions.mjs), listed here for the dialog
     Shortcut("send", "shortcut_send", ("Enter",), ("Enter",), in_text=True, handler="composer"),
     Shortcut("newline", "shortcut_newline", ("Shift+Enter",), ("Shift+Enter",), in_text=True, handler="composer"),
+    # "/" at the start of the message opens the presets picker (assets/js/presetpicker.mjs)
+    Shortcut("presets", "shortcut_presets", ("/",), ("/",), in_text=True, handler="composer"),
 )
 
 

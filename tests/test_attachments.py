@@ -270,7 +270,9 @@ def test_the_access_check_covers_the_route(make_client):
 @pytest.mark.slow
 def test_an_extraction_does_not_block_the_gevent_worker(upstream):
     """Under gunicorn's gevent worker (gunicorn.conf.py, one worker), /healthz answers at
-    once while a PDF bomb is being parsed: the subprocess wait is cooperative."""
+    once while a slow PDF is being parsed: the subprocess wait is cooperative. (The PDF:
+    1.5 million text operators that draw nothing, ~2 s of pypdf here, then 422 no text;
+    a bomb is refused too quickly — 0.4 s — to show anything.)"""
     import sys
     import threading
     import time
@@ -283,32 +285,38 @@ def test_an_extraction_does_not_block_the_gevent_worker(upstream):
     app = AppProcess(env, command=[sys.executable, "-m", "gunicorn", "chat_app:server"], port=port)
     try:
         boundary = "testboundary"
-        bomb = hand_pdf(b"0" * 80_000_000)
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bomb.pdf\"\r\n"
+        bomb = hand_pdf(b"BT /F1 1 Tf 0 0 Td ET\n" * 1_500_000)
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.pdf\"\r\n"
                 f"Content-Type: application/pdf\r\n\r\n").encode() + bomb + f"\r\n--{boundary}--\r\n".encode()
-        outcome: dict = {}
+        # an upload under 1 s (a very fast machine) says nothing about blocking: sent again
+        for _attempt in range(3):
+            outcome: dict = {}
 
-        def upload() -> None:
-            outcome["start"] = time.monotonic()
-            request = urllib.request.Request(app.url + URL, data=body, method="POST",
-                                             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-            try:
-                urllib.request.urlopen(request, timeout=30)
-            except urllib.error.HTTPError as error:
-                outcome["status"] = error.code
-            outcome["end"] = time.monotonic()
+            def upload() -> None:
+                outcome["start"] = time.monotonic()
+                request = urllib.request.Request(app.url + URL, data=body, method="POST",
+                                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+                try:
+                    urllib.request.urlopen(request, timeout=30)
+                except urllib.error.HTTPError as error:
+                    outcome["status"] = error.code
+                outcome["end"] = time.monotonic()
 
-        thread = threading.Thread(target=upload)
-        thread.start()
-        latencies = []
-        while thread.is_alive():
-            started = time.monotonic()
-            urllib.request.urlopen(app.url + "/healthz", timeout=10).read()
-            latencies.append((started, time.monotonic() - started))
-            time.sleep(0.05)
-        thread.join()
-        during = [latency for at, latency in latencies if outcome["start"] + 0.3 < at < outcome["end"] - 0.3]
-        assert outcome["status"] == 422 and outcome["end"] - outcome["start"] > 1.0, outcome
-        assert during and max(during) < 0.5, (during, outcome)
+            thread = threading.Thread(target=upload)
+            thread.start()
+            latencies = []
+            while thread.is_alive():
+                started = time.monotonic()
+                urllib.request.urlopen(app.url + "/healthz", timeout=10).read()
+                latencies.append((started, time.monotonic() - started))
+                time.sleep(0.05)
+            thread.join()
+            assert outcome["status"] == 422, outcome
+            during = [latency for at, latency in latencies if outcome["start"] + 0.3 < at < outcome["end"] - 0.3]
+            assert max(during, default=0) < 0.5, (during, outcome)
+            if outcome["end"] - outcome["start"] > 1.0 and during:
+                break
+        else:
+            pytest.fail(f"no extraction took over 1 s: {outcome}")
     finally:
         app.stop()

@@ -125,3 +125,37 @@ def test_a_raw_file_left_by_a_crash_is_retried_later(tmp_path):
 ])
 def test_accept_encoding(header, coding, expected):
     assert compression._accepts(header, coding) is expected
+
+
+def test_the_app_serves_its_bundles_from_the_store_after_warming(tmp_path):
+    """create_app queues the page's bundles at start-up (warm): soon every fingerprinted
+    script of the page is served precompressed, immutable, with Vary."""
+    import re as _re
+
+    from chat_app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(bundle_cache_dir=str(tmp_path), bundle_brotli_level=3, bundle_gzip_level=3))
+    store = app.server.extensions["chat_bundles"]
+    client = app.server.test_client()
+    html = client.get("/").get_data(as_text=True)
+    urls = _re.findall(r'src="(/_dash-component-suites/[^"]+\.js)"', html)
+    fingerprinted = [u for u in urls if compression._FINGERPRINTED_ANYWHERE.search(u)]
+    assert len(fingerprinted) >= 5
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (store.pending() or not all(store.lookup(u, "br") for u in fingerprinted)):
+        time.sleep(0.1)
+    for url in fingerprinted:
+        response = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert response.headers["Content-Encoding"] == "br", url
+        assert response.headers["Cache-Control"] == compression.IMMUTABLE
+        assert response.headers["Vary"] == "Accept-Encoding"
+        assert brotli.decompress(response.data) == client.get(url, headers={"Accept-Encoding": "identity"}).data
+
+
+def test_settings_turn_the_store_off(tmp_path):
+    from chat_app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(bundle_cache_dir=str(tmp_path), bundle_brotli_level=0))
+    assert "chat_bundles" not in app.server.extensions

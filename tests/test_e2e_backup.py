@@ -46,7 +46,7 @@ def test_backup_then_restore_into_another_browser(browser, app_server, fresh_ups
     finally:
         source.close()
     doc = json.loads(raw)
-    assert doc["format"] == "dash-chat-backup" and doc["version"] == 2  # 2: messages may carry attachments
+    assert doc["format"] == "dash-chat-backup" and doc["version"] == 3  # 3: branches (2: attachments)
     assert sorted(c["title"] for c in doc["conversations"]) == ["backup one 中文", "backup two"]
 
     target = browser.new_context()

@@ -166,7 +166,7 @@ IMPORT_ERRORS = [
     ("# Notes\n\nJust some Markdown, not an export.\n", "is not a Markdown export of this chat app"),
     (_export_text().replace("- Format: 2", "- Format: 7"), "uses format 7, which is newer"),
     (_export_text().replace("role=assistant", "role=wizard"), "unknown role (wizard)"),
-    (_export_text() + "x" * 2_000_001, "too large to import"),  # above MAX_BODY_BYTES (2 MB by default)
+    (_export_text() + "x" * 20_000_001, "too large to import"),  # above MAX_CHAT_BODY_BYTES (20 MB by default: exports hold images)
 ]
 
 

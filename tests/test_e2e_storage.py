@@ -296,8 +296,8 @@ WRITE_FORMAT_3_JS = """async ({conversations, messages}) => {
 
 def test_data_of_format_3_is_upgraded_to_4_and_takes_images(browser, app_server, fresh_upstream):
     """Records written by the format-3 release (no images table, reasoning fields) load
-    unchanged; the database becomes format 4 with the images table, and an image
-    attachment then stored comes back after a reload."""
+    unchanged; the database becomes the current format (4 added the images table, 5
+    changes no record), and an image attachment then stored comes back after a reload."""
     context = browser.new_context()
     try:
         page = context.new_page()
@@ -316,8 +316,8 @@ def test_data_of_format_3_is_upgraded_to_4_and_takes_images(browser, app_server,
         state = page.evaluate("""async () => { const db = window.chatStorage.database(); await db.open();
             const f = await db.meta.get('format'); const r = { format: f.version, verno: db.verno,
             tables: db.tables.map((t) => t.name).sort(), messages: await db.messages.count() }; db.close(); return r; }""")
-        assert state == {"format": 4, "verno": 2, "tables": ["conversations", "images", "messages", "meta"], "messages": 2}
-        assert history(page)["version"] == 4
+        assert state == {"format": 5, "verno": 2, "tables": ["conversations", "images", "messages", "meta"], "messages": 2}
+        assert history(page)["version"] == 5
         # an image attachment is now stored as a Blob and read back as its data URL
         pixel = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
         page.evaluate("""(data) => { const h = window.chatDebug.history(); const c = h.conversations[0];
@@ -329,5 +329,58 @@ def test_data_of_format_3_is_upgraded_to_4_and_takes_images(browser, app_server,
         page.reload()
         loaded(page)
         assert history(page)["conversations"][0]["messages"][0]["attachments"][0]["data"] == pixel
+    finally:
+        context.close()
+
+
+WRITE_FORMAT_4_JS = """async ({conversations, messages, images}) => {
+    const db = new window.Dexie('dash-chat');
+    db.version(1).stores(window.chatStorage.TABLES);
+    db.version(2).stores({images: 'id, conv_id, msg_id'});
+    await db.open();
+    await db.meta.put({key: 'format', version: 4});
+    await db.conversations.bulkPut(conversations);
+    await db.messages.bulkPut(messages);
+    const bytes = Uint8Array.from(atob(images.data), (c) => c.charCodeAt(0));
+    await db.images.put({id: images.id, conv_id: images.conv_id, msg_id: images.msg_id, blob: new Blob([bytes], {type: 'image/png'})});
+    db.close();
+}"""
+
+
+def test_data_of_format_4_is_upgraded_to_5_and_keeps_branches(browser, app_server, fresh_upstream):
+    """Records of the format-4 release (an image as a Blob) load unchanged; the database
+    becomes format 5, and versions kept by Regenerate (branches) then survive a reload."""
+    pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        storage_page(page, app_server.url)
+        data = records([{
+            "id": "v4", "title": "from format 4", "updated_at": 5, "settings": {}, "error": None,
+            "messages": [
+                {"id": "q4", "seq": 1, "role": "user", "content": "look", "created_at": 1,
+                 "attachments": [{"id": "att-4", "kind": "image", "name": "p.png", "mime": "image/png", "size": 68, "width": 1, "height": 1}]},
+                {"id": "a4", "seq": 1, "role": "assistant", "content": "a pixel", "created_at": 2}]}])
+        data["images"] = {"id": "att-4", "conv_id": "v4", "msg_id": "q4", "data": pixel}
+        page.evaluate(WRITE_FORMAT_4_JS, data)
+        page.goto(app_server.url)
+        loaded(page)
+        conversation = history(page)["conversations"][0]
+        assert [m["content"] for m in conversation["messages"]] == ["look", "a pixel"]
+        assert conversation["messages"][0]["attachments"][0]["data"] == "data:image/png;base64," + pixel
+        fmt = page.evaluate("""async () => { const db = window.chatStorage.database(); await db.open();
+            const f = await db.meta.get('format'); db.close(); return f.version; }""")
+        assert fmt == 5
+        fresh_upstream.script(Reply("another pixel"))
+        page.locator(".chat-message-assistant .chat-action-regenerate").click()
+        page.wait_for_function("() => window.chatDebug.runs >= 1 && !window.chatDebug.streaming()")
+        expect(page.locator(".chat-branch-label")).to_have_text("2 / 2")
+        page.wait_for_timeout(300)
+        page.reload()
+        loaded(page)
+        expect(page.locator(".chat-branch-label")).to_have_text("2 / 2")
+        page.locator(".chat-branch-prev").click()
+        expect(page.locator(".chat-message-assistant .markdown-body")).to_have_text(["a pixel"])
+        assert history(page)["conversations"][0]["messages"][0]["attachments"][0]["data"] == "data:image/png;base64," + pixel
     finally:
         context.close()

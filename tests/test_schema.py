@@ -150,7 +150,7 @@ def test_models_are_strict_about_types_and_keys():
         with pytest.raises(ValidationError):
             schema.StoredSettings.model_validate(bad)
     with pytest.raises(ValidationError):
-        schema.Backup.model_validate({"format": "dash-chat-backup", "version": 3, "conversations": []})
+        schema.Backup.model_validate({"format": "dash-chat-backup", "version": 4, "conversations": []})
 
 
 IMAGE = {"id": "att-1", "kind": "image", "name": "cat.jpg", "mime": "image/jpeg", "size": 3, "width": 2, "height": 1,
@@ -160,10 +160,10 @@ DOCUMENT = {"id": "att-2", "kind": "document", "name": "report.pdf", "mime": "ap
 
 
 def test_store_version_4_and_backup_version_2_carry_attachments():
-    """Version 4 (issue 13): a user message's attachments in the contract's shape; the
-    backup is version 2 and version-1 files still restore."""
-    assert schema.STORE_VERSION == 4 and schema.committed_schema()["store_version"] == 4
-    assert schema.BACKUP_VERSION == 2 and schema.committed_schema()["backup_versions"] == [1, 2]
+    """Version 4 (issue 13): a user message's attachments in the contract's shape; a
+    version-2 backup carries them and version-1 files still restore."""
+    assert schema.STORE_VERSION >= 4 and schema.committed_schema()["store_version"] == schema.STORE_VERSION
+    assert schema.BACKUP_VERSION >= 2 and {1, 2} <= set(schema.committed_schema()["backup_versions"])
     message = {"id": "m", "role": "user", "content": "", "attachments": [IMAGE, DOCUMENT]}
     assert schema.StoredMessage.model_validate(message).model_dump(exclude_unset=True) == message
     for version in (1, 2):
@@ -286,3 +286,26 @@ def test_page_coercion_output_always_validates_in_pydantic(conversations):
         else:
             assert not valid_as_is
     assert kept > 0
+
+
+def test_store_version_5_and_backup_version_3_carry_branches():
+    """Version 5 (issue 14): a message, or the conversation, holds the versions kept by
+    Edit & resend and Regenerate (branches.mjs) — nested, each version a list of stored
+    messages, the one on screen null; backup version 3 carries them, 1 and 2 restore."""
+    assert schema.STORE_VERSION == 5 and schema.committed_schema()["store_version"] == 5
+    assert schema.BACKUP_VERSION == 3 and schema.committed_schema()["backup_versions"] == [1, 2, 3]
+    inner = {"id": "a1c", "role": "assistant", "content": "third",
+             "branches": {"current": 0, "tails": [None, [{"id": "u9", "role": "user", "content": "deeper"}]]}}
+    holder = {"id": "u1", "role": "user", "content": "q", "attachments": [IMAGE],
+              "branches": {"current": 1, "tails": [[{"id": "a1", "role": "assistant", "content": "first"}], None, [inner]]}}
+    conversation = {"id": "c", "messages": [holder, {"id": "a1b", "role": "assistant", "content": "second"}],
+                    "branches": {"current": 1, "tails": [[{"id": "u0", "role": "user", "content": "old start"}], None]}}
+    assert schema.Conversation.model_validate(conversation).model_dump(exclude_unset=True) == conversation
+    for version in (1, 2, 3):
+        schema.Backup.model_validate({"format": "dash-chat-backup", "version": version, "conversations": [conversation]})
+    for bad in ({"current": 0, "tails": [None]},                      # one version is no branch
+                {"current": 100, "tails": [None, []]},
+                {"current": 0, "tails": [None, [{"role": "user"}]]},  # a message without content
+                {"current": 0, "tails": [None, "text"]}):
+        with pytest.raises(ValidationError):
+            schema.Branches.model_validate(bad)

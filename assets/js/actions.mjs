@@ -1,13 +1,13 @@
 /**
  * actions.mjs — the page's own DOM events, by delegation on document: clicks on
  * [data-action] elements drawn by render.mjs and sidebar.mjs (switch, rename, delete,
- * pin, show earlier, regenerate, continue, edit, copy), the sidebar toggle and mask, the
+ * pin, show earlier, regenerate, continue, edit, copy, the versions' ‹ and ›), the sidebar toggle and mask, the
  * reasoning blocks' toggle, Enter to send, and scrolling (follow the newest text,
  * draw earlier messages near the top).
  */
 import { id, text } from './config.mjs';
 import { setProps, toast } from './dash.mjs';
-import { busy, continueReply, regenerate } from './conversation.mjs';
+import { busy, continueReply, regenerate, switchBranch } from './conversation.mjs';
 import { PAGE_VISIBLE, visibleCount } from './render.mjs';
 import { openSidebar, sidebarIsOpen } from './sidebar.mjs';
 import { activeConversation, commit, editable, ensureData, findConversation, findMessage, historyOf, setActive, state } from './state.mjs';
@@ -81,7 +81,10 @@ function openDelete(convId) {
   setProps(id('DELETE_MODAL'), { visible: true });
 }
 
-const BY_MESSAGE = { regenerate: regenerate, 'continue': continueReply, edit: openEdit, copy: copyMessage };
+const BY_MESSAGE = {
+  regenerate: regenerate, 'continue': continueReply, edit: openEdit, copy: copyMessage,
+  'branch-prev': (messageId) => switchBranch(messageId, -1), 'branch-next': (messageId) => switchBranch(messageId, 1)
+};
 const BY_CONVERSATION = { switch: switchTo, rename: openRename, 'delete': openDelete, pin: togglePin };
 
 function onClick(event) {

@@ -5,7 +5,7 @@
  * the one parser), the active conversation — or its ticked messages — prepared for the
  * server's Markdown export (chatcore/export.py), and Export all: a .zip built here with
  * one .md per conversation (exporter.mjs, byte for byte the server's) and the backup.
- * A backup (version 2) embeds a message's images as their data URLs (base64) with its
+ * A backup (version 3) carries every version of a conversation (branches) and embeds a message's images as their data URLs (base64) with its
  * documents' text; files of every earlier version (schema backup_versions) still restore.
  * parseBackup and mergeBackup are pure and unit-tested with node --test.
  */
@@ -129,7 +129,7 @@ export function backupExport() {
 export function importMarkdown(contents) {
   let bytes;
   try { bytes = uploadBytes(contents); } catch (e) { toast('error', text('import_md_failed')); return; }
-  const limit = Number(config().max_body_bytes) || 0;
+  const limit = Number(config().import_markdown_max_bytes) || 0;
   if (limit && bytes.length > limit) { toast('error', text('import_md_too_large', { limit: limit })); return; }
   const url = asText(config().import_markdown_url) + '?locale=' + encodeURIComponent(locale());
   fetch(url, { method: 'POST', body: bytes, credentials: 'same-origin', headers: { 'Content-Type': 'text/markdown; charset=utf-8' } })
@@ -195,14 +195,26 @@ function exportRequest(conversation, keep) {
     requested_at: Date.now()
   };
 }
-/** Export → the active conversation with its effective model and system prompt, for
- *  the server's Markdown export (callbacks/header.py); reasoning goes along. */
+/** Download `request` (exportRequest) as chat-YYYYMMDD-HHMMSS.md, written here by
+ *  exporter.mjs (byte for byte what chatcore.export.to_markdown writes): a conversation
+ *  with images never goes through a request body (MAX_BODY_BYTES). */
+function downloadExport(request) {
+  loadMarkdownIt().then(function () {
+    const now = new Date();
+    const markdown = toMarkdown(request.messages, { model: request.model, title: request.title, system_prompt: request.system_prompt, exported_at: now });
+    setProps(id('DOWNLOAD'), { data: { content: markdown, filename: 'chat-' + stamp(now) + '.md', type: 'text/markdown', base64: false } });
+    toast('success', text('exported'));
+  }).catch(function () { toast('error', text('export_all_failed')); });
+}
+/** Export → the active conversation (the branch on screen) with its effective model and
+ *  system prompt, reasoning and attachments along, as a Markdown file. */
 export function prepareExport(prefs, cfg) {
   setConfig(cfg);
   state.prefs = trustedPrefs(prefs);
   const request = exportRequest(activeConversation(historyOf()), null);
   if (!request.messages.length) { toast('info', text('nothing_to_export')); return noUpdate(); }
-  return request;
+  downloadExport(request);
+  return noUpdate();
 }
 /** Export selected → the ticked messages of the active conversation, by the same path. */
 export function prepareExportSelected(prefs, cfg) {
@@ -210,7 +222,8 @@ export function prepareExportSelected(prefs, cfg) {
   state.prefs = trustedPrefs(prefs);
   const request = exportRequest(activeConversation(historyOf()), (m) => !!state.selected[m.id]);
   if (!request.messages.length) { toast('info', text('nothing_selected')); return noUpdate(); }
-  return request;
+  downloadExport(request);
+  return noUpdate();
 }
 /** The ticks of the messages' checkboxes (render.mjs) → state.selected. A click listener
  *  in the capture phase: the box's new state is known there, before React redraws it. */

@@ -20,6 +20,10 @@ export const CLS = Object.freeze({
   messageTtft: 'chat-message-ttft',
   messageModel: 'chat-message-model',
   messageToolbar: 'chat-message-toolbar',
+  branchPager: 'chat-branch',              // ‹ 2 / 3 › on a message with versions (branches.mjs)
+  branchPrev: 'chat-branch-prev',
+  branchNext: 'chat-branch-next',
+  branchLabel: 'chat-branch-label',
   messageSelect: 'chat-message-select',    // the <input type=checkbox> of Export selected
   messageSelectBox: 'chat-message-select-box', // the dcc.Checklist around it
   avatar: (role) => 'chat-avatar chat-avatar-' + role,

@@ -1,12 +1,13 @@
 /**
  * conversation.mjs — what the user does to conversations: send, retry, stop, clear,
- * new, rename, delete, edit and resend, regenerate, continue. Each builds the next
+ * new, rename, delete, edit and resend, regenerate, continue, switch version. Each builds the next
  * history copy-on-write (state.mjs) and, where a reply is wanted, starts the stream
  * (stream.mjs). The user's message is stored before the request starts, with the
  * composer's ready attachments (attach.mjs); images to a model that does not accept them
  * are refused before any request, with the text and the attachments left in the composer.
  */
 import { clearAttachments, noticeLeftOut, pendingAttachments } from './attach.mjs';
+import { fork, switchVersion, versionsAt } from './branches.mjs';
 import { config, id, locale, setConfig, text } from './config.mjs';
 import { effectiveModel, modelAcceptsImages, requestPayload } from './payload.mjs';
 import { noUpdate, setProps, toast, uid } from './dash.mjs';
@@ -169,7 +170,8 @@ export function remove() {
   return publish(next);
 }
 
-/** Edit dialog "Resend" → replace the user message, drop the turns after it, stream. */
+/** Edit dialog "Resend" → a new version of the user message: the old one and the turns
+ *  after it are kept as the previous version (‹ 1 / 2 ›), the new one streams. */
 export function editResend(value, cfg) {
   setConfig(cfg);
   const messageId = state.pending.edit;
@@ -184,7 +186,8 @@ export function editResend(value, cfg) {
   const attachments = conversation.messages[index].attachments || [];
   const problem = contentProblem(content, attachments);
   if (problem) { toast(problem[0], problem[1]); return noUpdate(); }
-  conversation.messages = conversation.messages.slice(0, index);
+  // the message and what came after it stay as the previous version (branches.mjs)
+  Object.assign(conversation, fork(conversation, index));
   conversation.messages.push(userMessage(conversation, content, attachments.length ? { edited: true, attachments: attachments } : { edited: true }));
   if (index === 0) { conversation.title = titleOf(content, attachments); }
   conversation.error = null;
@@ -194,13 +197,14 @@ export function editResend(value, cfg) {
   return publish(next);
 }
 
-/** Regenerate the last reply: drop it and stream a new one. */
+/** Regenerate the last reply: keep it as a version (‹ 1 / 2 ›) and stream a new one. */
 export function regenerate() {
   if (busy()) { return; }
   const next = ensureData(state.data);
   const conversation = editableActive(next);
+  const last = conversation.messages.length - 1;
+  if (last >= 0 && conversation.messages[last].role === 'assistant') { Object.assign(conversation, fork(conversation, last)); }
   const messages = conversation.messages;
-  if (messages.length && messages[messages.length - 1].role === 'assistant') { messages.pop(); }
   if (!messages.length || messages[messages.length - 1].role !== 'user') { return; }
   conversation.error = null;
   commit(next);
@@ -217,4 +221,20 @@ export function continueReply(messageId) {
   state.data = next;
   beginStream(conversation, { continueId: last.id });
   commit(next); // redraw without the continued message (it streams below)
+}
+
+/** ‹ / › on a message with versions: show the previous / next version and what followed
+ *  it in that version (branches.mjs); refused while a reply streams (Stop first). */
+export function switchBranch(messageId, step) {
+  if (busy()) { return; }
+  const next = ensureData(state.data);
+  const conversation = editableActive(next);
+  const index = conversation.messages.findIndex((m) => m.id === messageId);
+  const info = versionsAt(conversation, index);
+  if (!info) { return; }
+  const switched = switchVersion(conversation, index, info.current + step);
+  if (switched === conversation) { return; }
+  Object.assign(conversation, switched);
+  conversation.error = null;
+  commit(next);
 }

@@ -12,7 +12,11 @@
  * (Markdown export in the browser) · zip (Export all's files) · settings · theme · mermaid
  * · retry (the Retry button's wait) · draft (the typed text kept for a reload) · classes
  * (CSS class names) · dash (Dash glue) · debug · attach (the composer's images and
- * documents) · vision (which models accept images).
+ * documents) · vision (which models accept images) · branches (versions kept by Edit and
+ * Regenerate) · blocks (the streaming reply's final part and tail) · convgroups (the
+ * sidebar's date groups) · presets (prompt presets: data, storage, starting a chat) ·
+ * presetdialog (the presets dialog) · presetpicker (the "/" picker) · shortcuts (the key
+ * map) · share (Share as image, Copy as Markdown) · pwa (the service worker).
  */
 import { pendingAttachments } from './attach.mjs';
 import * as backup from './backup.mjs';

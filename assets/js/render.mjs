@@ -5,6 +5,7 @@
  * the outputs of the renderMessages callback (no_update where nothing changed).
  */
 import { documentInfo, installAttachments } from './attach.mjs';
+import { versionsAt } from './branches.mjs';
 import { asText, config, id, locale, setConfig, text } from './config.mjs';
 import { debug } from './debug.mjs';
 import { afterRender, noUpdate } from './dash.mjs';
@@ -122,14 +123,25 @@ function attachmentsBlock(message) {
   });
   return items.length ? div(CLS.messageAttachments, items) : null;
 }
-function messageComponent(message, index, lastIndex, lastAssistant) {
+/** ‹ n / m › of a message with versions: buttons (data-action branch-prev / -next, by
+ *  delegation in actions.mjs) and the label, e.g. "2 / 3". */
+function branchPager(message, versions) {
+  const idAttr = { 'data-msg-id': asText(message.id) };
+  const prev = html('Button', CLS.branchPrev, '\u2039', Object.assign({ 'data-action': 'branch-prev', title: text('branch_prev'),
+    'aria-label': text('branch_prev'), disabled: versions.current === 0 }, idAttr));
+  const next = html('Button', CLS.branchNext, '\u203a', Object.assign({ 'data-action': 'branch-next', title: text('branch_next'),
+    'aria-label': text('branch_next'), disabled: versions.current === versions.count - 1 }, idAttr));
+  return div(CLS.branchPager, [prev, span(CLS.branchLabel, (versions.current + 1) + ' / ' + versions.count), next]);
+}
+function messageComponent(message, index, lastIndex, lastAssistant, versions) {
   const role = message.role === 'user' ? 'user' : (message.role === 'system' ? 'system' : 'assistant');
   const avatar = div(CLS.avatar(role), role === 'user' ? '\u263a' : '\u2726');
   const roleLine = [text(role === 'user' ? 'user' : 'assistant')];
   if (message.stopped) { roleLine.push(span(CLS.messageFlag, text('stopped'))); }
   else if (message.incomplete) { roleLine.push(span(CLS.messageFlag, text('incomplete'))); }
   const idAttr = { 'data-msg-id': asText(message.id) };
-  const actions = [actionButton('copy', text('copy'), idAttr)];
+  const actions = versions ? [branchPager(message, versions)] : [];
+  actions.push(actionButton('copy', text('copy'), idAttr));
   if (role === 'user') { actions.push(actionButton('edit', text('edit'), idAttr)); }
   if (role === 'assistant' && index === lastAssistant && index === lastIndex) {
     actions.push(actionButton('regenerate', text('regenerate'), idAttr));
@@ -157,13 +169,13 @@ function messageComponent(message, index, lastIndex, lastAssistant) {
 /** messageComponent, memoized per message: an unchanged message yields the very same
  *  dict, so Dash/React can skip it when the list is drawn again. */
 let drawCache = {};
-function drawMessage(message, index, lastIndex, lastAssistant) {
-  const key = [message.id, index === lastIndex, index === lastAssistant, message.finish_reason, message.stopped,
+function drawMessage(message, index, lastIndex, lastAssistant, versions) {
+  const key = [message.id, versions ? versions.current + '/' + versions.count : '', index === lastIndex, index === lastAssistant, message.finish_reason, message.stopped,
     message.incomplete, message.trimmed, message.model, JSON.stringify(message.usage || null), message.reasoning_ms,
     !!state.reasoningOpen[message.id], !!state.selected[message.id], locale(), isDark(), !!window.mermaid].join('|');
   const hit = drawCache[message.id];
   if (hit && hit.key === key && hit.content === message.content && hit.attachments === message.attachments) { return hit.dict; }
-  const dict = messageComponent(message, index, lastIndex, lastAssistant);
+  const dict = messageComponent(message, index, lastIndex, lastAssistant, versions);
   if (message.id) { drawCache[message.id] = { key: key, content: message.content, attachments: message.attachments, dict: dict }; }
   return dict;
 }
@@ -182,7 +194,7 @@ function onlyChanged(name, outputs) {
   return outputs.map((value, i) => (i < last.length && sameOutput(value, last[i]) ? noUpdate() : value));
 }
 
-function drawnChildren(messages, limit, hideId) {
+function drawnChildren(conversation, messages, limit, hideId) {
   const total = messages.length;
   // The first drawn message snaps to a multiple of WINDOW_STEP so that appending a
   // reply does not shift the drawn messages (their dicts are memoized, see drawMessage).
@@ -195,7 +207,7 @@ function drawnChildren(messages, limit, hideId) {
   }
   for (let j = start; j < total; j++) {
     if (hideId && messages[j].id === hideId) { continue; }
-    children.push(drawMessage(messages[j], j, total - 1, lastAssistant));
+    children.push(drawMessage(messages[j], j, total - 1, lastAssistant, conversation ? versionsAt(conversation, j) : null));
   }
   return children;
 }
@@ -225,7 +237,7 @@ export function renderMessages(data, view, prefs, activeStored, cfg) {
   const switched = !conversation || conversation.id !== state.renderedId;
   state.renderedId = conversation ? conversation.id : null;
   if (switched) { drawCache = {}; }
-  const children = drawnChildren(messages, conversation ? visibleCount(conversation.id) : INITIAL_VISIBLE, run && run.continueId);
+  const children = drawnChildren(conversation, messages, conversation ? visibleCount(conversation.id) : INITIAL_VISIBLE, run && run.continueId);
   const error = conversation && conversation.error;
   if (error) { showRetry(conversation.id); }
   const streamingHere = !!(run && conversation && run.conversationId === conversation.id);

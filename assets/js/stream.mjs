@@ -173,6 +173,8 @@ function handleEvent(run, name, raw) {
     (data.notices || []).forEach(function (notice) {
       if (notice.code === 'document_cut') {
         toast('warning', text('notice_document_cut', { name: asText(notice.name), sent: notice.sent_tokens, tokens: notice.tokens }));
+      } else if (notice.code === 'images_left_out' && notice.count) {
+        toast('warning', text('images_left_out_model', { n: notice.count, model: asText(data.model) }));
       }
     });
   } else if (name === 'finish') {

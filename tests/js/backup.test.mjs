@@ -62,18 +62,32 @@ test('uploads are decoded as strict UTF-8', () => {
   assert.throws(() => decodeUpload('data:application/json;base64,' + Buffer.from([0xff, 0xfe, 0x00]).toString('base64')), /import_reason_encoding/);
 });
 
-// --- attachments (issue 13): backup version 2 embeds images as data URLs ----------------
+// --- attachments (issue 13, backup version 2) and branches (issue 14, version 3) ---------
 const image = { id: 'att-1', kind: 'image', name: 'cat.png', mime: 'image/png', size: 3, width: 1, height: 1,
   data: 'data:image/png;base64,iVBORw0KGgo=' };
 const docAttachment = { id: 'att-2', kind: 'document', name: 'notes.md', mime: 'text/markdown', size: 5, text: '# hi', tokens: 2 };
 const withImage = Object.assign({}, good, { id: 'c5', messages: [{ id: 'm5', role: 'user', content: '', attachments: [image, docAttachment] }] });
 
-test('the backup version is 2 and version-1 files still restore', () => {
-  assert.equal(schema.backup_version, 2);
-  assert.deepEqual(schema.backup_versions, [1, 2]);
+test('the backup version is 3 and version-1 and version-2 files still restore', () => {
+  assert.equal(schema.backup_version, 3);
+  assert.deepEqual(schema.backup_versions, [1, 2, 3]);
   const v1 = parseBackup(backup([good], { version: 1 }));
   assert.equal(v1.dropped, 0);
   assert.deepEqual(v1.conversations[0].messages, good.messages);
+  const v2 = parseBackup(backup([withImage], { version: 2 }));
+  assert.equal(v2.dropped, 0);
+  assert.deepEqual(v2.conversations[0].messages[0].attachments, [image, docAttachment]);
+});
+
+test('a version-3 backup brings every branch back (nested versions, the one on screen null)', () => {
+  const branched = Object.assign({}, good, { id: 'c7', messages: [
+    { id: 'u1', role: 'user', content: 'q', branches: { current: 1, tails: [[{ id: 'a1', role: 'assistant', content: 'first' }], null] } },
+    { id: 'a2', role: 'assistant', content: 'second' }],
+    branches: { current: 1, tails: [[{ id: 'u0', role: 'user', content: 'old start' }], null] } });
+  const out = parseBackup(backup([branched]));
+  assert.equal(out.dropped, 0);
+  assert.deepEqual(out.conversations[0].messages[0].branches, branched.messages[0].branches);
+  assert.deepEqual(out.conversations[0].branches, branched.branches);
 });
 
 test('a version-2 backup brings images (data URLs) and documents back as they were', () => {

@@ -89,7 +89,7 @@ test('enum, const and anyOf with null', () => {
   assert.equal(walk.coerce(doc, 'Prefs', { theme: 'neon' }).dropped, 1);
   assert.equal(walk.coerce(doc, 'Prefs', { theme: null }).dropped, 0);
   assert.equal(walk.coerce(doc, 'Backup', { format: 'x', version: 1, conversations: [] }).ok, false);
-  assert.equal(walk.coerce(doc, 'Backup', { format: 'dash-chat-backup', version: 3, conversations: [] }).ok, false);
+  assert.equal(walk.coerce(doc, 'Backup', { format: 'dash-chat-backup', version: 4, conversations: [] }).ok, false);
   const usage = walk.coerce(doc, 'StoredMessage', message({ usage: { prompt_tokens: gadget, completion_tokens: 2 } }));
   assert.deepEqual(usage.value.usage, { completion_tokens: 2 });
   assert.equal(usage.dropped, 1);
