@@ -1,0 +1,61 @@
+"""Screenshots of versions (issue 14): a regenerated reply showing ‹ 2 / 3 ›, desktop
+light and phone dark, against the local test upstream.
+
+    python docs/make_branch_screenshots.py     # writes docs/branches-*.png
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, AppProcess, app_env  # noqa: E402
+from tests.e2e_chat import open_chat, send, wait_runs  # noqa: E402
+from tests.upstream import Reply, UpstreamServer  # noqa: E402
+
+ANSWERS = ["A haiku about the sea:\n\n*Grey waves fold and break —*", "Another try:\n\n*Salt wind on the pier,*",
+           "A third version:\n\n*The tide keeps its time,*"]
+
+
+def shoot(browser, app, upstream, path: Path, phone: bool) -> None:
+    options = {"viewport": {"width": 390, "height": 700}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2} if phone \
+        else {"viewport": {"width": 1100, "height": 560}}
+    context = browser.new_context(**options)
+    page = context.new_page()
+    open_chat(page, app.url)
+    upstream.script(Reply(ANSWERS[0]))
+    send(page, "Write a haiku about the sea")
+    for n, answer in enumerate(ANSWERS[1:], 2):
+        upstream.script(Reply(answer))
+        page.locator(".chat-message-assistant .chat-action-regenerate").click()
+        wait_runs(page, n)
+    page.locator(".chat-message-assistant .chat-branch-prev").click()
+    page.wait_for_timeout(300)
+    if phone:
+        page.click("#chat-theme-button")
+        page.wait_for_timeout(500)
+    page.screenshot(path=str(path))
+    context.close()
+
+
+def main() -> None:
+    upstream = UpstreamServer().start()
+    app = AppProcess(app_env(upstream, OPENAI_MODEL="gpt-4o-mini"))
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            shoot(browser, app, upstream, ROOT / "docs" / "branches-desktop.png", phone=False)
+            shoot(browser, app, upstream, ROOT / "docs" / "branches-phone-dark.png", phone=True)
+            browser.close()
+    finally:
+        app.stop()
+        upstream.stop()
+
+
+if __name__ == "__main__":
+    main()
