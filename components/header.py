@@ -76,6 +76,7 @@ def _more_menu(locale: str):
                         id=ids.EXPORT_BUTTON,
                         icon=fac.AntdIcon(icon="antd-download"),
                         className="chat-header-text-button",
+                        title=t("export", locale),
                     ),
                     # only the messages ticked with their checkboxes
                     fac.AntdButton(
@@ -164,6 +165,7 @@ def render(model: str, locale: str = "en-US", show_logout: bool = False, models:
                             id=ids.CLEAR_BUTTON,
                             icon=fac.AntdIcon(icon="antd-delete"),
                             className="chat-header-text-button",
+                            title=t("clear", locale),
                         ),
                         id=ids.CLEAR_CONFIRM,
                         title=t("clear_confirm", locale),
