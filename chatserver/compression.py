@@ -281,7 +281,7 @@ def install(server: Flask, settings=None) -> Compress:
         COMPRESS_ALGORITHM_STREAMING=["br", "zstd", "deflate"],
     )
     compress = Compress(server)
-    br_level = int(getattr(settings, "bundle_brotli_level", 11))
+    br_level = int(getattr(settings, "bundle_brotli_level", 0))
     gzip_level = int(getattr(settings, "bundle_gzip_level", 9))
     if br_level > 0 and gzip_level > 0:
         directory = getattr(settings, "bundle_cache_dir", None) or default_cache_dir()

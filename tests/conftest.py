@@ -143,10 +143,6 @@ def app_env(upstream: UpstreamServer, **extra: str) -> dict[str, str]:
         "OPENAI_MODEL": "test-model",
         "REQUEST_TIMEOUT": "5",
         "MAX_RETRIES": "0",
-        # the precompressed bundles at quick levels (Brotli 11 of 8 MB is ~1 min of CPU);
-        # tests/test_bundle_store.py checks the levels are what the files are made with
-        "BUNDLE_BROTLI_LEVEL": "5",
-        "BUNDLE_GZIP_LEVEL": "6",
     }
     env.update(extra)
     return env
@@ -172,8 +168,6 @@ def make_settings(upstream: UpstreamServer | None = None, **overrides):
         "openai_model": "test-model",
         "request_timeout": 5,
         "max_retries": 0,
-        "bundle_brotli_level": 5,
-        "bundle_gzip_level": 6,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -241,3 +241,15 @@ def test_both_locales_have_every_text():
     assert set(UI_TEXTS["en-US"]) == set(UI_TEXTS["zh-CN"])
 
 
+def test_markdown_export_callback_records_model_and_system_prompt(make_client):
+    from callbacks.header import export_markdown
+
+    client = make_client(openai_model="server-model", system_prompt="server prompt")
+    with client.application.test_request_context():
+        request = {"title": "T", "model": "m-1", "system_prompt": "be terse", "messages": [msg("user", "hi"), {"role": "x"}]}
+        result = export_markdown(request)
+        assert "- Model: m-1" in result["content"] and "be terse" in result["content"]
+        # no model / prompt in the request: the server's model; the operator's prompt
+        # stays on the server (SYSTEM_PROMPT_EDITABLE=false)
+        result = export_markdown({"messages": [msg("user", "hi")]})
+        assert "- Model: server-model" in result["content"] and "server prompt" not in result["content"]

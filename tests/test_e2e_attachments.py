@@ -399,7 +399,7 @@ def test_attachments_survive_a_reload_and_a_backup_round_trip(browser, chat, app
         chat.click("#chat-backup-export-button")
     raw = open(info.value.path(), encoding="utf-8").read()
     doc = json.loads(raw)
-    assert doc["version"] == 2
+    assert doc["version"] == 3  # 3: branches; attachments since 2
     assert doc["conversations"][0]["messages"][0]["attachments"] == before
 
     other = browser.new_context()

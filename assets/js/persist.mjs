@@ -41,7 +41,10 @@ function storageNotice(key) {
 }
 /** Open the database once (migrating the old single value), then show what it holds. */
 export function startStorage() {
-  if (store.api || !globalThis.chatStorage || !config().schema) { return; }
+  if (store.api || !config().schema) { return; }
+  // assets/storage.js is a classic script: with bundles served fast (precompressed, from
+  // the browser's cache) Dash can call this before it has run — try again shortly
+  if (!globalThis.chatStorage) { window.setTimeout(startStorage, 20); return; }
   store.api = globalThis.chatStorage.create({
     version: storeVersion(),
     coerceLegacy: function (value) {
