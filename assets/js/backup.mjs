@@ -177,7 +177,7 @@ export function importBackup(contents, filename, cfg) {
 /** What a Markdown export of `conversation` holds: its title, the messages `keep`
  *  accepts (reasoning along), its effective model and system prompt (the
  *  per-conversation value, else the browser's default). */
-function exportRequest(conversation, keep) {
+export function exportRequest(conversation, keep) {
   const roles = config().roles || [];
   const messages = ((conversation && conversation.messages) || [])
     .filter((m) => m && roles.indexOf(m.role) >= 0 && typeof m.content === 'string' && (!keep || keep(m)))

@@ -67,3 +67,36 @@ export const CLS = Object.freeze({
 // Message and list actions are plain <button>s with a glyph (the label comes from
 // data-label via CSS): one element each, so drawing many messages stays cheap.
 export const GLYPHS = Object.freeze({ copy: '\u2750', edit: '\u270e', regenerate: '\u21bb', 'continue': '\u25b8', rename: '\u270e', 'delete': '\u2715', pin: '\u2606', unpin: '\u2605' });
+
+// The class names of the feature modules, one group each (styled in assets/chat.css).
+// share.mjs: Share as image; what a capture hides or opens
+export const SHARE_CLS = Object.freeze({
+  moreOpen: 'chat-header-more-open',
+  message: CLS.message,
+  toolbar: CLS.messageToolbar, // a message's buttons: kept in the layout, not drawn
+  codeCopy: 'copy-to-clipboard-button', // fmc's copy button on code blocks: not drawn either
+  showEarlier: CLS.showEarlier
+});
+// shortcuts.mjs: the shortcuts dialog and what the keys act on
+export const SHORTCUT_CLS = Object.freeze({
+  sidebarCollapsed: 'chat-sidebar-collapsed', // on <html>: the desktop sidebar folded away
+  row: 'chat-shortcut-row',
+  label: 'chat-shortcut-label',
+  keys: 'chat-shortcut-keys',
+  regenerate: 'chat-action-regenerate'
+});
+// presetpicker.mjs: the "/" picker above the composer
+export const PRESET_PICKER_CLS = Object.freeze({
+  picker: 'chat-preset-popup', item: 'chat-preset-picker-item', active: 'chat-preset-picker-item-active',
+  emoji: 'chat-preset-emoji', name: 'chat-preset-name', prompt: 'chat-preset-prompt', hint: 'chat-preset-picker-hint',
+  empty: 'chat-presets-empty'
+});
+// presetdialog.mjs: the presets dialog
+export const PRESET_DIALOG_CLS = Object.freeze({
+  item: 'chat-preset-item', own: 'chat-preset-item-own', emoji: 'chat-preset-emoji', body: 'chat-preset-body',
+  name: 'chat-preset-name', prompt: 'chat-preset-prompt', params: 'chat-preset-params', actions: 'chat-preset-actions',
+  section: 'chat-presets-section', empty: 'chat-presets-empty', button: 'chat-preset-button', primary: 'chat-preset-button-primary',
+  danger: 'chat-preset-button-danger', form: 'chat-preset-form', field: 'chat-preset-field', error: 'chat-preset-error',
+  hint: 'chat-preset-hint', grid: 'chat-preset-grid', footer: 'chat-preset-footer', fileInput: 'chat-preset-file-input',
+  frame: 'chat-presets', editing: 'chat-presets-editing'
+});

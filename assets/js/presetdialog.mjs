@@ -9,6 +9,7 @@
  * Must not: write the history (presets.mjs applyPreset does, through state.mjs).
  */
 import { asText, config, id, text } from './config.mjs';
+import { PRESET_DIALOG_CLS } from './classes.mjs';
 import { afterRender, setProps, toast } from './dash.mjs';
 import { openSidebar } from './sidebar.mjs';
 import {
@@ -18,14 +19,7 @@ import {
 import './presetpicker.mjs'; // the "/" picker above the composer (listens when imported)
 
 // class names this module sets (styled in assets/chat.css); .chat-preset-item is a stable hook
-export const PK = Object.freeze({
-  item: 'chat-preset-item', own: 'chat-preset-item-own', emoji: 'chat-preset-emoji', body: 'chat-preset-body',
-  name: 'chat-preset-name', prompt: 'chat-preset-prompt', params: 'chat-preset-params', actions: 'chat-preset-actions',
-  section: 'chat-presets-section', empty: 'chat-presets-empty', button: 'chat-preset-button', primary: 'chat-preset-button-primary',
-  danger: 'chat-preset-button-danger', form: 'chat-preset-form', field: 'chat-preset-field', error: 'chat-preset-error',
-  hint: 'chat-preset-hint', grid: 'chat-preset-grid', footer: 'chat-preset-footer', fileInput: 'chat-preset-file-input',
-  frame: 'chat-presets', editing: 'chat-presets-editing'
-});
+export const PK = PRESET_DIALOG_CLS; // class names this module sets or looks for (classes.mjs)
 const view = { editing: null, confirmDelete: null };
 
 function byId(name) { return document.getElementById(id(name)); }

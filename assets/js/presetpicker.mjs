@@ -11,13 +11,10 @@
  * Must not: change the history itself, or keep any key when closed.
  */
 import { asText, id, text } from './config.mjs';
+import { PRESET_PICKER_CLS } from './classes.mjs';
 import { allPresets, applyPreset, filterPresets, presetConfig } from './presets.mjs';
 
-const PICK = Object.freeze({
-  picker: 'chat-preset-popup', item: 'chat-preset-picker-item', active: 'chat-preset-picker-item-active',
-  emoji: 'chat-preset-emoji', name: 'chat-preset-name', prompt: 'chat-preset-prompt', hint: 'chat-preset-picker-hint',
-  empty: 'chat-presets-empty'
-});
+const PICK = PRESET_PICKER_CLS; // class names this module sets (classes.mjs)
 const MAX_SHOWN = 50; // the list scrolls (max-height in assets/chat.css)
 const picker = { open: false, query: '', matches: [], index: 0, node: null };
 

@@ -11,20 +11,14 @@
  * planSlices is pure and unit-tested (tests/js/share.test.mjs). Listens when imported.
  */
 import { asText, config, id, text } from './config.mjs';
-import { isSet, setProps, toast } from './dash.mjs';
+import { setProps, toast } from './dash.mjs';
+import { exportRequest } from './backup.mjs';
+import { SHARE_CLS } from './classes.mjs';
 import { loadMarkdownIt, toMarkdown } from './exporter.mjs';
-import { effectiveSettings } from './payload.mjs';
 import { activeConversation, historyOf, state } from './state.mjs';
 import { safeStem } from './zip.mjs';
 
-// class names this module sets or looks for (assets/chat.css)
-const SH = Object.freeze({
-  moreOpen: 'chat-header-more-open',
-  message: 'chat-message',
-  toolbar: 'chat-message-toolbar', // a message's buttons: kept in the layout, not drawn
-  codeCopy: 'copy-to-clipboard-button', // fmc's copy button on code blocks: not drawn either
-  showEarlier: 'chat-show-earlier'
-});
+const SH = SHARE_CLS; // class names this module sets or looks for (classes.mjs)
 const DRAW_TIMEOUT_MS = 15000; // every message drawn for the image, or give up
 const SAVE_GAP_MS = 300; // between the downloads of numbered images
 
@@ -205,27 +199,9 @@ export function copyText(value, doneKey, failedKey) {
   });
 }
 
-/** What the Markdown export of `conversation` holds (backup.mjs exportRequest, same fields). */
-function exportRequest(conversation) {
-  const roles = config().roles || [];
-  const messages = ((conversation && conversation.messages) || [])
-    .filter((m) => m && roles.indexOf(m.role) >= 0 && typeof m.content === 'string')
-    .map(function (m) {
-      const out = { role: m.role, content: m.content };
-      if (typeof m.reasoning === 'string' && m.reasoning) { out.reasoning = m.reasoning; }
-      if (Array.isArray(m.attachments) && m.attachments.length) { out.attachments = m.attachments; }
-      return out;
-    });
-  const settings = effectiveSettings(conversation, (state.prefs || {}).defaults, config().settings);
-  return {
-    title: asText(conversation && conversation.title) || 'Chat', messages: messages,
-    model: asText(settings.model) || asText(config().model),
-    system_prompt: isSet(settings.system_prompt) ? settings.system_prompt : (config().system_prompt || '')
-  };
-}
 /** Copy as Markdown → the open conversation in the export format, on the clipboard. */
 export function copyMarkdown() {
-  const request = exportRequest(activeConversation(historyOf()));
+  const request = exportRequest(activeConversation(historyOf()), null);
   if (!request.messages.length) { toast('info', text('nothing_to_export')); return Promise.resolve(false); }
   const markdown = loadMarkdownIt().then(() => toMarkdown(request.messages, {
     model: request.model, title: request.title, system_prompt: request.system_prompt, exported_at: new Date()

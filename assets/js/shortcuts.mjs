@@ -11,17 +11,10 @@
  */
 import { config, id, text } from './config.mjs';
 import { afterRender, setProps, toast } from './dash.mjs';
-import { CLS } from './classes.mjs';
+import { CLS, SHORTCUT_CLS } from './classes.mjs';
 import { copyLastReply } from './share.mjs';
 
-// class names this module sets or looks for (styled in assets/chat.css)
-const SK = Object.freeze({
-  sidebarCollapsed: 'chat-sidebar-collapsed', // on <html>: the desktop sidebar folded away
-  row: 'chat-shortcut-row',
-  label: 'chat-shortcut-label',
-  keys: 'chat-shortcut-keys',
-  regenerate: 'chat-action-regenerate'
-});
+const SK = SHORTCUT_CLS; // class names this module sets or looks for (classes.mjs)
 // <input> types that take no typing: a shortcut still fires when one of them has focus
 const NOT_TYPED = ['button', 'checkbox', 'radio', 'range', 'color', 'file', 'image', 'reset', 'submit'];
 
