@@ -14,11 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, AppProcess, app_env  # noqa: E402
+from shots import PHONE, running  # noqa: E402  (docs/shots.py)
 from tests.e2e_chat import open_chat, wait_idle  # noqa: E402
-from tests.upstream import Reply, UpstreamServer  # noqa: E402
+from tests.upstream import Reply  # noqa: E402
 
 REPLY = """The chart shows **revenue by region** for the last four quarters:
 
@@ -91,33 +89,24 @@ def scene(page, upstream) -> None:
 
 def main() -> None:
     """Write docs/attachments-desktop.png, attachments-dark.png, attachments-phone.png."""
-    upstream = UpstreamServer().start()
-    app = AppProcess(app_env(upstream, OPENAI_MODEL="gpt-4o-mini"))
     out = ROOT / "docs"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
-            page = context.new_page()
-            open_chat(page, app.url)
-            scene(page, upstream)
-            page.screenshot(path=str(out / "attachments-desktop.png"))
-            page.click("#chat-theme-button")
-            page.wait_for_timeout(600)
-            page.screenshot(path=str(out / "attachments-dark.png"))
-            context.close()
+    with running(OPENAI_MODEL="gpt-4o-mini") as (browser, app, upstream):
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page = context.new_page()
+        open_chat(page, app.url)
+        scene(page, upstream)
+        page.screenshot(path=str(out / "attachments-desktop.png"))
+        page.click("#chat-theme-button")
+        page.wait_for_timeout(600)
+        page.screenshot(path=str(out / "attachments-dark.png"))
+        context.close()
 
-            context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", is_mobile=True,
-                                          has_touch=True, device_scale_factor=2)
-            page = context.new_page()
-            open_chat(page, app.url)
-            scene(page, upstream)
-            page.screenshot(path=str(out / "attachments-phone.png"))
-            context.close()
-            browser.close()
-    finally:
-        app.stop()
-        upstream.stop()
+        context = browser.new_context(locale="en-US", **PHONE)
+        page = context.new_page()
+        open_chat(page, app.url)
+        scene(page, upstream)
+        page.screenshot(path=str(out / "attachments-phone.png"))
+        context.close()
 
 
 if __name__ == "__main__":

@@ -12,18 +12,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, AppProcess, app_env  # noqa: E402
+from shots import PHONE, running  # noqa: E402  (docs/shots.py)
 from tests.e2e_chat import open_chat, send, wait_runs  # noqa: E402
-from tests.upstream import Reply, UpstreamServer  # noqa: E402
+from tests.upstream import Reply  # noqa: E402
 
 ANSWERS = ["A haiku about the sea:\n\n*Grey waves fold and break —*", "Another try:\n\n*Salt wind on the pier,*",
            "A third version:\n\n*The tide keeps its time,*"]
 
 
 def shoot(browser, app, upstream, path: Path, phone: bool) -> None:
-    options = {"viewport": {"width": 390, "height": 700}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2} if phone \
+    options = {**PHONE, "viewport": {"width": 390, "height": 700}} if phone \
         else {"viewport": {"width": 1100, "height": 560}}
     context = browser.new_context(**options)
     page = context.new_page()
@@ -44,17 +42,9 @@ def shoot(browser, app, upstream, path: Path, phone: bool) -> None:
 
 
 def main() -> None:
-    upstream = UpstreamServer().start()
-    app = AppProcess(app_env(upstream, OPENAI_MODEL="gpt-4o-mini"))
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            shoot(browser, app, upstream, ROOT / "docs" / "branches-desktop.png", phone=False)
-            shoot(browser, app, upstream, ROOT / "docs" / "branches-phone-dark.png", phone=True)
-            browser.close()
-    finally:
-        app.stop()
-        upstream.stop()
+    with running(OPENAI_MODEL="gpt-4o-mini") as (browser, app, upstream):
+        shoot(browser, app, upstream, ROOT / "docs" / "branches-desktop.png", phone=False)
+        shoot(browser, app, upstream, ROOT / "docs" / "branches-phone-dark.png", phone=True)
 
 
 if __name__ == "__main__":

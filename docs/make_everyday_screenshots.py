@@ -13,11 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, AppProcess, app_env  # noqa: E402
+from shots import PHONE, running  # noqa: E402  (docs/shots.py)
 from tests.e2e_chat import open_chat, send, set_history  # noqa: E402
-from tests.upstream import Reply, UpstreamServer  # noqa: E402
+from tests.upstream import Reply  # noqa: E402
 
 DAY_MS = 24 * 3600 * 1000
 TITLES = {
@@ -42,7 +40,7 @@ def seed(page, locale: str) -> None:
 
 
 def shoot(browser, app, upstream, out: Path, name: str, locale: str, dark: bool = False, phone: bool = False) -> None:
-    options = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2} if phone \
+    options = PHONE if phone \
         else {"viewport": {"width": 1280, "height": 760}}
     context = browser.new_context(locale=locale, **options)
     page = context.new_page()
@@ -64,20 +62,12 @@ def shoot(browser, app, upstream, out: Path, name: str, locale: str, dark: bool 
 
 
 def main() -> None:
-    upstream = UpstreamServer().start()
-    app = AppProcess(app_env(upstream, OPENAI_MODEL="gpt-4o-mini", OPENAI_MODELS="gpt-4o,gpt-4.1-mini,o4-mini,deepseek-chat"))
     out = ROOT / "docs"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            shoot(browser, app, upstream, out, "everyday-desktop.png", "en-US")
-            shoot(browser, app, upstream, out, "everyday-dark.png", "en-US", dark=True)
-            shoot(browser, app, upstream, out, "everyday-phone.png", "en-US", phone=True)
-            shoot(browser, app, upstream, out, "everyday-zh-CN.png", "zh-CN")
-            browser.close()
-    finally:
-        app.stop()
-        upstream.stop()
+    with running(OPENAI_MODEL="gpt-4o-mini", OPENAI_MODELS="gpt-4o,gpt-4.1-mini,o4-mini,deepseek-chat") as (browser, app, upstream):
+        shoot(browser, app, upstream, out, "everyday-desktop.png", "en-US")
+        shoot(browser, app, upstream, out, "everyday-dark.png", "en-US", dark=True)
+        shoot(browser, app, upstream, out, "everyday-phone.png", "en-US", phone=True)
+        shoot(browser, app, upstream, out, "everyday-zh-CN.png", "zh-CN")
 
 
 if __name__ == "__main__":

@@ -14,12 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
 from chatcore.presets import STORAGE_KEY, STORAGE_VERSION  # noqa: E402
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, AppProcess, app_env  # noqa: E402
+from shots import PHONE, running  # noqa: E402  (docs/shots.py)
 from tests.e2e_chat import open_chat  # noqa: E402
-from tests.upstream import UpstreamServer  # noqa: E402
 
 OWN = {
     "en-US": [
@@ -65,44 +62,35 @@ def open_picker(page, query: str) -> None:
 
 def main() -> None:
     """Write the screenshots into docs/."""
-    upstream = UpstreamServer().start()
-    app = AppProcess(app_env(upstream, OPENAI_MODEL="gpt-4o-mini"))
     out = ROOT / "docs"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="en-US")
-            page = context.new_page()
-            prepare(page, app.url, "en-US", dark=False)
-            open_dialog(page)
-            page.screenshot(path=str(out / "presets-dialog-en-US.png"))
-            open_picker(page, "")
-            page.screenshot(path=str(out / "presets-picker-en-US.png"))
-            context.close()
+    with running(OPENAI_MODEL="gpt-4o-mini") as (browser, app, upstream):
+        context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="en-US")
+        page = context.new_page()
+        prepare(page, app.url, "en-US", dark=False)
+        open_dialog(page)
+        page.screenshot(path=str(out / "presets-dialog-en-US.png"))
+        open_picker(page, "")
+        page.screenshot(path=str(out / "presets-picker-en-US.png"))
+        context.close()
 
-            phone = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2)
-            context = browser.new_context(locale="zh-CN", **phone)
-            page = context.new_page()
-            prepare(page, app.url, "zh-CN", dark=True)
-            open_dialog(page)
-            page.screenshot(path=str(out / "presets-dialog-phone-dark-zh-CN.png"))
-            open_picker(page, "助手")
-            page.screenshot(path=str(out / "presets-picker-phone-dark-zh-CN.png"))
-            context.close()
+        context = browser.new_context(locale="zh-CN", **PHONE)
+        page = context.new_page()
+        prepare(page, app.url, "zh-CN", dark=True)
+        open_dialog(page)
+        page.screenshot(path=str(out / "presets-dialog-phone-dark-zh-CN.png"))
+        open_picker(page, "助手")
+        page.screenshot(path=str(out / "presets-picker-phone-dark-zh-CN.png"))
+        context.close()
 
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-            page = context.new_page()
-            prepare(page, app.url, "zh-CN", dark=False)
-            open_dialog(page)
-            page.locator(".chat-preset-item", has_text="版本说明").locator("[data-preset-action=edit]").click()
-            page.wait_for_selector(".chat-preset-form")
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(out / "presets-editor-zh-CN.png"))
-            context.close()
-            browser.close()
-    finally:
-        app.stop()
-        upstream.stop()
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        prepare(page, app.url, "zh-CN", dark=False)
+        open_dialog(page)
+        page.locator(".chat-preset-item", has_text="版本说明").locator("[data-preset-action=edit]").click()
+        page.wait_for_selector(".chat-preset-form")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(out / "presets-editor-zh-CN.png"))
+        context.close()
 
 
 if __name__ == "__main__":

@@ -12,11 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, AppProcess, app_env  # noqa: E402
+from shots import PHONE, running  # noqa: E402  (docs/shots.py)
 from tests.e2e_chat import open_chat, send  # noqa: E402
-from tests.upstream import Reply, UpstreamServer  # noqa: E402
+from tests.upstream import Reply  # noqa: E402
 
 REPLY = """Here is a quick way to read a CSV with **pandas** and summarise it:
 
@@ -62,39 +60,31 @@ def fill(page, upstream, reply: str, question: str, others: list[str]) -> None:
 
 def main() -> None:
     """Write the four screenshots into docs/."""
-    upstream = UpstreamServer().start()
-    app = AppProcess(app_env(upstream, OPENAI_MODEL="gpt-4o-mini"))
     out = ROOT / "docs"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="en-US")
-            page = context.new_page()
-            open_chat(page, app.url)
-            fill(page, upstream, REPLY, "How do I summarise a CSV by region?", ["Plan a trip to Kyoto", "Explain SSE vs WebSockets"])
-            page.screenshot(path=str(out / "screenshot-light.png"))
-            page.click("#chat-theme-button")
-            page.wait_for_timeout(600)
-            page.screenshot(path=str(out / "screenshot-dark.png"))
-            context.close()
+    with running(OPENAI_MODEL="gpt-4o-mini") as (browser, app, upstream):
+        context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="en-US")
+        page = context.new_page()
+        open_chat(page, app.url)
+        fill(page, upstream, REPLY, "How do I summarise a CSV by region?", ["Plan a trip to Kyoto", "Explain SSE vs WebSockets"])
+        page.screenshot(path=str(out / "screenshot-light.png"))
+        page.click("#chat-theme-button")
+        page.wait_for_timeout(600)
+        page.screenshot(path=str(out / "screenshot-dark.png"))
+        context.close()
 
-            context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", is_mobile=True, has_touch=True, device_scale_factor=2)
-            page = context.new_page()
-            open_chat(page, app.url)
-            fill(page, upstream, REPLY, "How do I summarise a CSV by region?", [])
-            page.screenshot(path=str(out / "screenshot-phone.png"))
-            context.close()
+        context = browser.new_context(locale="en-US", **PHONE)
+        page = context.new_page()
+        open_chat(page, app.url)
+        fill(page, upstream, REPLY, "How do I summarise a CSV by region?", [])
+        page.screenshot(path=str(out / "screenshot-phone.png"))
+        context.close()
 
-            context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="zh-CN")
-            page = context.new_page()
-            open_chat(page, app.url)
-            fill(page, upstream, REPLY_ZH, "怎么按地区汇总 CSV 数据？", ["京都旅行计划", "解释 SSE 与 WebSocket"])
-            page.screenshot(path=str(out / "screenshot-zh.png"))
-            context.close()
-            browser.close()
-    finally:
-        app.stop()
-        upstream.stop()
+        context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="zh-CN")
+        page = context.new_page()
+        open_chat(page, app.url)
+        fill(page, upstream, REPLY_ZH, "怎么按地区汇总 CSV 数据？", ["京都旅行计划", "解释 SSE 与 WebSocket"])
+        page.screenshot(path=str(out / "screenshot-zh.png"))
+        context.close()
 
 
 if __name__ == "__main__":
