@@ -23,10 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, AppProcess, app_env  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, NO_LIMITS, AppProcess, app_env  # noqa: E402
 from tests.upstream import Reply, UpstreamServer  # noqa: E402
-
-NO_LIMITS = {"CHAT_RATE_LIMIT_SESSION": "", "CHAT_RATE_LIMIT_ADDRESS": "", "MAX_STREAMS_PER_SESSION": "0", "MAX_STREAMS_PER_ADDRESS": "0"}
 
 
 def measure(runs: int, delay_ms: float, server: str) -> dict:
