@@ -39,12 +39,16 @@ export function trustedPrefs(value) {
 function storageNotice(key) {
   setProps(id('STORAGE_ALERT'), { message: text(key), style: {} });
 }
+let storageWaits = 0; // 20 ms waits for assets/storage.js so far
 /** Open the database once (migrating the old single value), then show what it holds. */
 export function startStorage() {
   if (store.api || !config().schema) { return; }
   // assets/storage.js is a classic script: with bundles served fast (precompressed, from
   // the browser's cache) Dash can call this before it has run — try again shortly
-  if (!globalThis.chatStorage) { window.setTimeout(startStorage, 20); return; }
+  if (!globalThis.chatStorage) {
+    if (++storageWaits <= 500) { window.setTimeout(startStorage, 20); } // 10 s, then as before: no storage
+    return;
+  }
   store.api = globalThis.chatStorage.create({
     version: storeVersion(),
     coerceLegacy: function (value) {
