@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import renderer_main_tasks  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, NO_LIMITS, AppProcess, app_env  # noqa: E402
 from tests.e2e_chat import open_chat  # noqa: E402
 from tests.upstream import Reply, UpstreamServer  # noqa: E402
@@ -87,15 +88,13 @@ def main() -> None:
         app.stop()
         upstream.stop()
 
-    names = {(e.get("pid"), e.get("tid")): e["args"]["name"] for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"}
 
     def mark(label: str) -> float | None:
         found = [e["ts"] for e in events if e.get("name") == "TimeStamp" and label in str(e.get("args", {}))]
         return min(found) if found else None
 
     start, end, code = mark("bench-start"), mark("bench-end"), mark("bench-code")
-    tasks = [e for e in events if e.get("ph") == "X" and names.get((e.get("pid"), e.get("tid"))) == "CrRendererMain"
-             and e.get("name") in ("ThreadControllerImpl::RunTask", "RunTask") and start <= e["ts"] <= end]
+    tasks = renderer_main_tasks(events, start, end)
     frames = [e for e in tasks if e.get("tdur", e.get("dur", 0)) >= 1000]
 
     def report(label: str, selected: list[dict]) -> None:

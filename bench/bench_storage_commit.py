@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from bench.common import renderer_main_tasks  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, AppProcess, app_env  # noqa: E402
 from tests.e2e_chat import IDB_HOLDS_JS, open_chat, set_history  # noqa: E402
 from tests.test_e2e_conversations import BIG_HISTORY_JS  # noqa: E402
@@ -69,16 +70,12 @@ def main_thread_cpu_ms(events: list[dict], window: list[float]) -> float:
     """CPU ms of the renderer main thread's top-level tasks that started inside
     ``window`` ([start, end] in the page's performance.now() ms, mapped onto the trace
     clock through the marks COMMIT_JS leaves)."""
-    names = {(e.get("pid"), e.get("tid")): e["args"]["name"] for e in events
-             if e.get("ph") == "M" and e.get("name") == "thread_name"}
     marks = [e for e in events if e.get("name") == "TimeStamp" and "bench-commit" in str(e.get("args", {}))]
     if not marks:
         raise RuntimeError("no bench-commit mark in the trace")
-    tasks = [e for e in events if e.get("ph") == "X" and names.get((e.get("pid"), e.get("tid"))) == "CrRendererMain"
-             and e.get("name") in ("ThreadControllerImpl::RunTask", "RunTask")]
     start_us = min(m["ts"] for m in marks)
     end_us = start_us + (window[1] - window[0]) * 1000
-    return sum(t.get("tdur", t.get("dur", 0)) for t in tasks if start_us - 1000 <= t["ts"] <= end_us) / 1000
+    return sum(t.get("tdur", t.get("dur", 0)) for t in renderer_main_tasks(events, start_us - 1000, end_us)) / 1000
 
 
 def main() -> None:

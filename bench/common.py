@@ -36,6 +36,25 @@ def raise_nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def renderer_main_tasks(events: list[dict], start_us: float, end_us: float) -> list[dict]:
+    """The renderer main thread's top-level tasks (Chrome trace "X" events) that start in
+    [start_us, end_us] (trace clock, µs). Chromium nests one task event in another of the
+    same span ("RunTask" inside "ThreadControllerImpl::RunTask"): only the outermost of
+    each nest is returned, so summing their ``tdur`` counts each task once."""
+    names = {(e.get("pid"), e.get("tid")): e["args"]["name"] for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    tasks = sorted((e for e in events if e.get("ph") == "X" and e.get("name") in ("ThreadControllerImpl::RunTask", "RunTask")
+                    and names.get((e.get("pid"), e.get("tid"))) == "CrRendererMain" and start_us <= e["ts"] <= end_us),
+                   key=lambda e: (e["ts"], -e.get("dur", 0)))
+    outer, covered_until = [], float("-inf")
+    for task in tasks:
+        if task["ts"] < covered_until:
+            continue
+        covered_until = task["ts"] + task.get("dur", 0)
+        outer.append(task)
+    return outer
+
+
 def median(values: list[float]) -> float:
     """Median, or NaN for no values."""
     return statistics.median(values) if values else float("nan")

@@ -196,6 +196,31 @@ def test_thousand_message_conversation_opens_and_scrolls(page, app_server):
     assert page.errors == []
 
 
+def test_a_commit_redraws_only_the_messages_it_changes(page, app_server):
+    """Appending a message (as a send or a finished reply does) leaves the drawn messages
+    before it mounted (the same DOM nodes, a code block highlighted once), draws the new
+    one, and each drawn message is one Dash component (render.mjs shells, messageview.mjs)."""
+    open_chat(page, app_server.url)
+    messages = [{"id": f"m{i}", "role": "user" if i % 2 == 0 else "assistant", "seq": 1 + i // 2,
+                 "content": f"question {i}" if i % 2 == 0 else f"answer {i}\n\n```python\nprint({i})\n```"} for i in range(30)]
+    set_history(page, {"version": 5, "active_id": "c-keep", "conversations": [
+        {"id": "c-keep", "title": "keep", "created_at": 1, "updated_at": 2, "messages": messages}]})
+    expect(page.locator(".chat-message")).to_have_count(30)
+    page.evaluate("() => { window.keptNodes = Array.from(document.querySelectorAll('.chat-message')); }")
+    page.evaluate("""() => {
+      const h = window.chatDebug.history();
+      const c = Object.assign({}, h.conversations[0]);
+      c.messages = c.messages.concat([{id: 'm30', role: 'user', content: 'one more', seq: 99}]);
+      window.chatDebug.commit(Object.assign({}, h, {conversations: [c]}));
+    }""")
+    expect(page.locator(".chat-message")).to_have_count(31)
+    expect(page.locator(".chat-message-user .chat-message-text").last).to_have_text("one more")
+    kept = page.evaluate("() => window.keptNodes.map((node) => node.isConnected)")
+    # only the messages sharing the new message's shell (at most 4) are drawn again
+    assert kept[:28] == [True] * 28, kept
+    assert page.errors == []
+
+
 def test_markdown_export_records_model_and_system_prompt(page, app_server, fresh_upstream):
     """The per-conversation Markdown export names the conversation's model and system prompt."""
     open_chat(page, app_server.url)

@@ -117,7 +117,7 @@ def test_a_long_conversation_is_several_numbered_pngs(page, share_app):
     whole conversation drawn; afterwards the page draws what it drew before."""
     open_chat(page, share_app.url)
     set_history(page, conversation("Long/talk", 70, lines=4))
-    expect(page.locator("#chat-messages > .chat-message")).to_have_count(50)  # the page draws the newest first
+    expect(page.locator("#chat-messages > .chat-messages-chunk > .chat-message")).to_have_count(50)  # the page draws the newest first
     drawn = 50
     images = share(page, 4)
     assert len(images) >= 2
@@ -127,10 +127,10 @@ def test_a_long_conversation_is_several_numbered_pngs(page, share_app):
     scale = SHARE_LIMITS["scale"]
     width = list_width(page) * scale
     assert all(w == width and 0 < h <= SHARE_LIMITS["max_side"] and w * h <= SHARE_LIMITS["max_area"] for w, h in sizes)
-    expect(page.locator("#chat-messages > .chat-message")).to_have_count(drawn)  # the window is put back
+    expect(page.locator("#chat-messages > .chat-messages-chunk > .chat-message")).to_have_count(drawn)  # the window is put back
     # the images together cover the whole conversation (each adds the list's padding)
     page.locator(".chat-show-earlier").dispatch_event("click")  # (scrolling to it draws them too)
-    expect(page.locator("#chat-messages > .chat-message")).to_have_count(70)
+    expect(page.locator("#chat-messages > .chat-messages-chunk > .chat-message")).to_have_count(70)
     full = page.evaluate("() => document.getElementById('chat-messages').getBoundingClientRect().height")
     total = sum(h for _, h in sizes) / scale
     assert abs(total - full) <= 24 * len(sizes), (total, full)

@@ -25,13 +25,14 @@ export const CLS = Object.freeze({
   branchNext: 'chat-branch-next',
   branchLabel: 'chat-branch-label',
   messageSelect: 'chat-message-select',    // the <input type=checkbox> of Export selected
-  messageSelectBox: 'chat-message-select-box', // the dcc.Checklist around it
+  messageSelectBox: 'chat-message-select-box', // the <label> around it
   avatar: (role) => 'chat-avatar chat-avatar-' + role,
   reasoning: 'chat-reasoning',             // a stored reply's <details> with its thinking
   streamActive: 'chat-message chat-message-assistant chat-stream-active',
   streamIdle: 'chat-stream-idle',
   streamTail: 'chat-stream-tail',          // the element the streaming cursor follows (stream.mjs)
   showEarlier: 'chat-show-earlier',
+  messagesChunk: 'chat-messages-chunk',     // a shell of #chat-messages holding some messages (render.mjs)
   action: (name) => 'chat-action chat-action-' + name,
   convHolder: 'chat-conv-dom',             // the plain-DOM list inside #chat-conversation-list
   convItem: 'chat-conv-item',
@@ -75,7 +76,8 @@ export const SHARE_CLS = Object.freeze({
   message: CLS.message,
   toolbar: CLS.messageToolbar, // a message's buttons: kept in the layout, not drawn
   codeCopy: 'copy-to-clipboard-button', // fmc's copy button on code blocks: not drawn either
-  showEarlier: CLS.showEarlier
+  showEarlier: CLS.showEarlier,
+  messagesChunk: CLS.messagesChunk // the shells the messages sit in (render.mjs)
 });
 // shortcuts.mjs: the shortcuts dialog and what the keys act on
 export const SHORTCUT_CLS = Object.freeze({

@@ -8,7 +8,8 @@ import { documentInfo, installAttachments } from './attach.mjs';
 import { versionsAt } from './branches.mjs';
 import { asText, config, id, locale, setConfig, text } from './config.mjs';
 import { debug } from './debug.mjs';
-import { afterRender, noUpdate } from './dash.mjs';
+import { afterRender, noUpdate, setProps } from './dash.mjs';
+import { el, markdownEl, messageDict } from './messageview.mjs';
 import { loadMermaid } from './mermaid.mjs';
 import { effectiveSettings } from './payload.mjs';
 import { saveHistory, startStorage, store, trustedPrefs } from './persist.mjs';
@@ -25,14 +26,15 @@ const INITIAL_VISIBLE = 40; // messages drawn when a conversation opens
 export const PAGE_VISIBLE = 60; // more drawn per "show earlier" / scroll to the top
 const WINDOW_STEP = 20;
 
-function component(type, namespace, props) { return { type: type, namespace: namespace, props: props }; }
+// Dash component dicts: the shells and the "show earlier" button only
 function html(type, className, children, extra) {
-  return component(type, 'dash_html_components', Object.assign({ className: className, children: children }, extra || {}));
+  return { type: type, namespace: 'dash_html_components', props: Object.assign({ className: className, children: children }, extra || {}) };
 }
-function div(className, children, extra) { return html('Div', className, children, extra); }
-function span(className, children, extra) { return html('Span', className, children, extra); }
+// a message's parts: the spec its ChatMessage draws (messageview.mjs)
+function div(className, children, extra) { return el('div', className, children, extra); }
+function span(className, children, extra) { return el('span', className, children, extra); }
 function actionButton(action, label, extra) {
-  return html('Button', CLS.action(action), GLYPHS[action] || '', Object.assign(
+  return el('button', CLS.action(action), GLYPHS[action] || '', Object.assign(
     { 'data-action': action, title: label, 'data-label': label, 'aria-label': label }, extra || {}));
 }
 export function visibleCount(convId) { return state.visible[convId] || INITIAL_VISIBLE; }
@@ -56,7 +58,7 @@ function markdownProps(markdown, withMermaid) {
 }
 function markdown(value, withMermaid) {
   const props = markdownProps(value, withMermaid);
-  return props ? component('FefferyMarkdown', 'feffery_markdown_components', props) : div(CLS.messageText, asText(value));
+  return props ? markdownEl(props) : div(CLS.messageText, asText(value));
 }
 function formatCost(cost) { return cost >= 0.01 ? cost.toFixed(4) : cost.toPrecision(2); }
 
@@ -94,20 +96,18 @@ function usageLine(message) {
  *  kept through later renders. */
 function reasoningBlock(message) {
   const summary = typeof message.reasoning_ms === 'number' ? text('thought_for', { n: thoughtSeconds(message.reasoning_ms) }) : text('thinking');
-  return component('Details', 'dash_html_components', {
-    className: CLS.reasoning, open: !!state.reasoningOpen[message.id], 'data-msg-id': asText(message.id), children: [
-      component('Summary', 'dash_html_components', { children: summary }),
-      markdown(message.reasoning, false)
-    ] });
+  return el('details', CLS.reasoning, [el('summary', null, summary), markdown(message.reasoning, false)],
+    { open: !!state.reasoningOpen[message.id], 'data-msg-id': asText(message.id) });
 }
-/** The message's checkbox for Export selected: a dcc.Checklist of one option, whose
- *  <input type=checkbox> has CLS.messageSelect; the label is for screen readers only. */
+/** The message's checkbox for Export selected: an <input type=checkbox> (CLS.messageSelect)
+ *  in a <label> whose text is for screen readers only; its ticks live in state.selected
+ *  (backup.mjs installSelection), and a ticked message is drawn anew. */
 function selectBox(message) {
   const label = text('select_message');
-  return component('Checklist', 'dash_core_components', {
-    className: CLS.messageSelectBox, inputClassName: CLS.messageSelect, labelClassName: CLS.messageSelectBox + '-label',
-    options: [{ label: label, value: 'on', title: label }], value: state.selected[message.id] ? ['on'] : []
-  });
+  return el('label', CLS.messageSelectBox, [
+    el('input', CLS.messageSelect, null, { type: 'checkbox', defaultChecked: !!state.selected[message.id], title: label }),
+    span(CLS.messageSelectBox + '-label', label)
+  ], { title: label });
 }
 /** A sent message's attachments: image thumbnails (a click shows the image full size:
  *  attach.mjs) and document chips with name, size and estimated tokens — text as strings,
@@ -117,7 +117,7 @@ function attachmentsBlock(message) {
     const kind = a.kind === 'image' ? 'image' : 'document';
     const name = asText(a.name);
     const children = kind === 'image'
-      ? [component('Img', 'dash_html_components', { className: CLS.attachmentThumb, src: asText(a.data), alt: name, title: name })]
+      ? [el('img', CLS.attachmentThumb, null, { src: asText(a.data), alt: name, title: name })]
       : [span(CLS.attachmentIcon, '\u2263'), div(CLS.attachmentMeta, [span(CLS.attachmentName, name), span(CLS.attachmentInfo, documentInfo(a))])];
     return div(CLS.attachment + ' ' + CLS.attachmentKind(kind), children, { key: asText(a.id), title: name });
   });
@@ -127,9 +127,9 @@ function attachmentsBlock(message) {
  *  delegation in actions.mjs) and the label, e.g. "2 / 3". */
 function branchPager(message, versions) {
   const idAttr = { 'data-msg-id': asText(message.id) };
-  const prev = html('Button', CLS.branchPrev, '\u2039', Object.assign({ 'data-action': 'branch-prev', title: text('branch_prev'),
+  const prev = el('button', CLS.branchPrev, '\u2039', Object.assign({ 'data-action': 'branch-prev', title: text('branch_prev'),
     'aria-label': text('branch_prev'), disabled: versions.current === 0 }, idAttr));
-  const next = html('Button', CLS.branchNext, '\u203a', Object.assign({ 'data-action': 'branch-next', title: text('branch_next'),
+  const next = el('button', CLS.branchNext, '\u203a', Object.assign({ 'data-action': 'branch-next', title: text('branch_next'),
     'aria-label': text('branch_next'), disabled: versions.current === versions.count - 1 }, idAttr));
   return div(CLS.branchPager, [prev, span(CLS.branchLabel, (versions.current + 1) + ' / ' + versions.count), next]);
 }
@@ -162,8 +162,8 @@ function messageComponent(message, index, lastIndex, lastAssistant, versions) {
   if (usage) { body.push(usage); }
   body.push(div(CLS.messageToolbar, actions));
   const classes = CLS.message + ' ' + CLS.messageRole(role) + (message.incomplete ? ' ' + CLS.messageIncomplete : '');
-  return div(classes, [avatar, div(CLS.messageBody, body)],
-    { key: asText(message.id) || ('i' + index), 'data-msg-id': asText(message.id) });
+  return messageDict(div(classes, [avatar, div(CLS.messageBody, body)], { 'data-msg-id': asText(message.id) }),
+    asText(message.id) || ('i' + index));
 }
 
 /** messageComponent, memoized per message: an unchanged message yields the very same
@@ -194,22 +194,71 @@ function onlyChanged(name, outputs) {
   return outputs.map((value, i) => (i < last.length && sameOutput(value, last[i]) ? noUpdate() : value));
 }
 
-function drawnChildren(conversation, messages, limit, hideId) {
+/*
+ * The drawn messages sit in chunk shells: #chat-messages holds a fixed list of Divs
+ * (CLS.messagesChunk, display: contents; ids MESSAGES_CHUNK-<n>), shell n holding messages
+ * [n·CHUNK, (n+1)·CHUNK). Why: when a callback sets a component's `children`, Dash's
+ * renderer mounts every child afresh (DashWrapper: a new `_newRender` for each child, a
+ * new error-boundary key), so one list of messages would re-mount (re-parse, re-highlight)
+ * every drawn message on each commit. With shells only the shell whose messages changed
+ * gets new children (set_props); the shell list itself changes only on a conversation
+ * switch, "show earlier", or when the spare shells run out (every SPARE_CHUNKS·CHUNK
+ * appended messages).
+ */
+const CHUNK = 4;          // messages per shell: a commit re-mounts at most this many (WINDOW_STEP is a multiple)
+const SPARE_CHUNKS = 10;   // empty shells kept after the last drawn message
+let shells = { convId: null, first: 0, count: 0, drawn: {}, earlier: null };
+function chunkId(n) { return n === 'earlier' ? id('MESSAGES_CHUNK') + '-earlier' : id('MESSAGES_CHUNK') + '-' + n; }
+function shell(n, children) { return html('Div', CLS.messagesChunk, children, { id: chunkId(n) }); }
+
+/** The drawn window of `messages`: {start, earlier: [button] or [], chunks: {n: [message dicts]}, drawn}. */
+function drawnWindow(conversation, messages, limit, hideId) {
   const total = messages.length;
   // The first drawn message snaps to a multiple of WINDOW_STEP so that appending a
   // reply does not shift the drawn messages (their dicts are memoized, see drawMessage).
   const start = total <= limit ? 0 : Math.floor((total - limit) / WINDOW_STEP) * WINDOW_STEP;
   let lastAssistant = -1;
   for (let i = total - 1; i >= 0; i--) { if (messages[i].role === 'assistant') { lastAssistant = i; break; } }
-  const children = [];
-  if (start > 0) {
-    children.push(html('Button', CLS.showEarlier, text('show_earlier', { n: start }), { key: 'show-earlier', 'data-action': 'show-earlier' }));
-  }
+  const earlier = start > 0
+    ? [html('Button', CLS.showEarlier, text('show_earlier', { n: start }), { key: 'show-earlier', 'data-action': 'show-earlier' })]
+    : [];
+  const chunks = {};
+  let drawn = earlier.length;
   for (let j = start; j < total; j++) {
     if (hideId && messages[j].id === hideId) { continue; }
-    children.push(drawMessage(messages[j], j, total - 1, lastAssistant, conversation ? versionsAt(conversation, j) : null));
+    const n = Math.floor(j / CHUNK);
+    (chunks[n] = chunks[n] || []).push(drawMessage(messages[j], j, total - 1, lastAssistant, conversation ? versionsAt(conversation, j) : null));
+    drawn += 1;
   }
-  return children;
+  return { start: start, total: total, earlier: earlier, chunks: chunks, drawn: drawn };
+}
+/** Draw `view` (drawnWindow) into the shells: returns the #chat-messages children when the
+ *  shell list must be made again, else no_update after set_props on the shells that changed. */
+function drawShells(convId, view) {
+  const first = Math.floor(view.start / CHUNK);
+  const last = Math.max(first, Math.floor((view.total - 1) / CHUNK));
+  const inDom = (n) => !!document.getElementById(chunkId(n));
+  const rebuild = convId !== shells.convId || first < shells.first || last >= shells.first + shells.count ||
+    !inDom('earlier') || !inDom(last);
+  if (rebuild) {
+    debug.shellRebuilds += 1;
+    shells = { convId: convId, first: first, count: last - first + 1 + SPARE_CHUNKS, drawn: {}, earlier: view.earlier };
+    const children = [shell('earlier', view.earlier)];
+    for (let n = first; n < first + shells.count; n++) {
+      shells.drawn[n] = view.chunks[n] || [];
+      children.push(shell(n, shells.drawn[n]));
+    }
+    return children;
+  }
+  if (!sameOutput(view.earlier, shells.earlier)) { shells.earlier = view.earlier; setProps(chunkId('earlier'), { children: view.earlier }); }
+  for (let n = shells.first; n < shells.first + shells.count; n++) {
+    const children = view.chunks[n] || [];
+    if (!sameOutput(children, shells.drawn[n])) {
+      shells.drawn[n] = children;
+      setProps(chunkId(n), { children: children });
+    }
+  }
+  return null;
 }
 
 /** Store/view/prefs → [message children, empty-state style, error style, error text,
@@ -237,7 +286,8 @@ export function renderMessages(data, view, prefs, activeStored, cfg) {
   const switched = !conversation || conversation.id !== state.renderedId;
   state.renderedId = conversation ? conversation.id : null;
   if (switched) { drawCache = {}; }
-  const children = drawnChildren(conversation, messages, conversation ? visibleCount(conversation.id) : INITIAL_VISIBLE, run && run.continueId);
+  const win = drawnWindow(conversation, messages, conversation ? visibleCount(conversation.id) : INITIAL_VISIBLE, run && run.continueId);
+  const shellList = drawShells(conversation ? conversation.id : null, win);
   const error = conversation && conversation.error;
   if (error) { showRetry(conversation.id); }
   const streamingHere = !!(run && conversation && run.conversationId === conversation.id);
@@ -258,15 +308,17 @@ export function renderMessages(data, view, prefs, activeStored, cfg) {
     }
     state.keepScroll = null;
     debug.lastRender = {
-      conversation: conversation ? conversation.id : null, messages: messages.length, drawn: children.length,
+      conversation: conversation ? conversation.id : null, messages: messages.length, drawn: win.drawn,
       started_at: t0, build_ms: built - t0, painted_ms: performance.now() - t0
     };
   });
-  return onlyChanged('messages', [
-    children,
+  const outputs = onlyChanged('messages', [
+    shellList,
     messages.length || streamingHere ? { display: 'none' } : {},
     error ? {} : { display: 'none' },
     error ? asText(error.message) : '',
     asText(settings.model) || asText(config().model)
   ]);
+  if (!shellList) { outputs[0] = noUpdate(); } // the shells were drawn with set_props
+  return outputs;
 }

@@ -64,7 +64,11 @@ const frame = () => new Promise((resolve) => requestAnimationFrame(() => request
 
 /** Every message of `conversation` in the list? (the drawn window may hold the newest only) */
 function allDrawn(list, total) {
-  return !!list && !list.querySelector('.' + SH.showEarlier) && list.querySelectorAll(':scope > .' + SH.message).length >= total;
+  return !!list && !list.querySelector('.' + SH.showEarlier) && drawnMessages(list).length >= total;
+}
+/** The message elements of the list, top to bottom (each sits in a shell: render.mjs). */
+function drawnMessages(list) {
+  return Array.prototype.slice.call(list.querySelectorAll(':scope > .' + SH.messagesChunk + ' > .' + SH.message));
 }
 /** Draw every message of `conversation` (as "show earlier" does); resolves, once the list
  *  holds them all, with a function that puts the drawn window back. */
@@ -97,7 +101,7 @@ async function drawImages(library, list) {
   const width = list.clientWidth;
   const max = Math.min((Number(limits.max_side) || 16384) / scale, (Number(limits.max_area) || 16777216) / (width * scale * scale));
   const top = list.getBoundingClientRect().top;
-  const messages = Array.prototype.filter.call(list.children, (node) => node.classList && node.classList.contains(SH.message));
+  const messages = drawnMessages(list);
   const boxes = messages.map(function (node) {
     const box = node.getBoundingClientRect();
     return { top: box.top - top, bottom: box.bottom - top };
@@ -111,7 +115,7 @@ async function drawImages(library, list) {
     const canvas = await library.domToCanvas(list, {
       scale: scale, width: width, height: slice.height, backgroundColor: background,
       style: slice.offset ? { transform: 'translateY(-' + slice.offset + 'px)' } : null,
-      filter: (node) => node.parentNode !== list || keep.has(node),
+      filter: (node) => !node.parentNode || node.parentNode.parentNode !== list || keep.has(node),
       onCloneEachNode: function (cloned) {
         if (cloned.classList && (cloned.classList.contains(SH.toolbar) || cloned.classList.contains(SH.codeCopy))) { cloned.style.visibility = 'hidden'; }
       }

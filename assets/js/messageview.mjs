@@ -1,0 +1,58 @@
+/**
+ * messageview.mjs — ChatMessage, the one Dash component a drawn message is: its own parts
+ * (avatar, role line, text, attachments, toolbar) are plain React elements from a spec
+ * built by render.mjs, and its Markdown is fmc's FefferyMarkdown rendered as a React
+ * element. Why: every Dash component on the page costs each Dash update (each of the
+ * renderer's store updates re-runs the selector of every mounted component) and a mount;
+ * a message as ~12 Dash components made every commit of a 40-message conversation cost
+ * ~25 ms of main thread before anything changed, and re-mounting a message ~2.5 ms.
+ *
+ * Spec (JSON, made only by render.mjs): a string (drawn as text: React escapes it), null,
+ * {t: tag, c: className, a: attributes, k: children spec or list}, or {md: fmc props}.
+ * Tags and attribute names are allowlisted (no event handlers, no raw HTML): text and
+ * values from stored messages are strings only.
+ */
+const NAMESPACE = 'chat_components';
+const TAGS = new Set(['div', 'span', 'button', 'details', 'summary', 'img', 'input', 'label']);
+const ATTR = /^(data-[a-z-]+|aria-[a-z]+|title|disabled|src|alt|open|role|type|defaultChecked|tabIndex)$/;
+
+/** A spec element: tag `t`, class `className`, children (spec or list), attributes. */
+export function el(t, className, children, attrs) {
+  return { t: t, c: className || undefined, k: children === undefined ? null : children, a: attrs || undefined };
+}
+/** A spec of fmc's Markdown with `props` (FefferyMarkdown's props). */
+export function markdownEl(props) { return { md: props }; }
+/** The Dash component dict of a message drawn from `spec` (React key `key`). */
+export function messageDict(spec, key) {
+  register();
+  return { type: 'ChatMessage', namespace: NAMESPACE, props: { spec: spec, key: key } };
+}
+
+function noop() {}
+function toElement(React, node, key) {
+  if (node === null || node === undefined || node === false) { return null; }
+  if (typeof node === 'string' || typeof node === 'number') { return String(node); }
+  if (node.md) {
+    const Markdown = window.feffery_markdown_components && window.feffery_markdown_components.FefferyMarkdown;
+    if (!Markdown) { return React.createElement('div', { key: key }, String(node.md.markdownStr || '')); }
+    return React.createElement(Markdown, Object.assign({ key: key, setProps: noop }, node.md));
+  }
+  if (!TAGS.has(node.t)) { return null; }
+  const props = { key: key };
+  if (node.c) { props.className = node.c; }
+  Object.keys(node.a || {}).forEach(function (name) { if (ATTR.test(name)) { props[name] = node.a[name]; } });
+  const kids = node.k === null || node.k === undefined ? [] : (Array.isArray(node.k) ? node.k : [node.k]);
+  if (node.t === 'img' || node.t === 'input') { return React.createElement(node.t, props); }
+  return React.createElement.apply(null, [node.t, props].concat(kids.map((kid, i) => toElement(React, kid, i))));
+}
+
+let registered = false;
+/** Make window.chat_components.ChatMessage (once; Dash resolves window[namespace][type]). */
+export function register() {
+  if (registered || !globalThis.window || !window.React) { return; }
+  const React = window.React;
+  const ChatMessage = React.memo(function ChatMessage(props) { return toElement(React, props.spec, undefined); },
+    (before, after) => before.spec === after.spec);
+  window[NAMESPACE] = Object.assign(window[NAMESPACE] || {}, { ChatMessage: ChatMessage });
+  registered = true;
+}
