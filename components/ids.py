@@ -26,7 +26,7 @@ BUDGET_TICK = "chat-budget-tick"  # bumped by the page after each reply when bud
 # messages
 SCROLL = "chat-scroll"
 MESSAGES = "chat-messages"
-MESSAGES_CHUNK = "chat-messages-chunk"  # prefix of the shells inside #chat-messages (assets/js/render.mjs): -earlier, -0, -1, …
+MESSAGES_CHUNK = "chat-messages-shell"  # prefix of the shells inside #chat-messages (assets/js/render.mjs): -earlier, -0, -1, …
 EMPTY_STATE = "chat-empty-state"
 STREAM_MESSAGE = "chat-stream-message"
 STREAM_MARKDOWN = "chat-stream-markdown"  # holds the two parts below
