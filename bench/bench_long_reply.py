@@ -88,7 +88,6 @@ def main() -> None:
         app.stop()
         upstream.stop()
 
-
     def mark(label: str) -> float | None:
         found = [e["ts"] for e in events if e.get("name") == "TimeStamp" and label in str(e.get("args", {}))]
         return min(found) if found else None

@@ -263,10 +263,20 @@ def _reasoning_of(message: dict) -> str | None:
     return reasoning if message.get("role") == "assistant" and isinstance(reasoning, str) and reasoning else None
 
 
+# The names of every file the app offers for download; ``{stamp}`` is the local time as
+# YYYYMMDD-HHMMSS. The page gets them through its config (``download_names``).
+DOWNLOAD_NAMES = {
+    "markdown": "chat-{stamp}.md",  # Export (one conversation, Export selected)
+    "backup": "chat-backup-{stamp}.json",  # Back up all
+    "zip": "chat-all-{stamp}.zip",  # Export all (Markdown files and the backup)
+    "presets": "chat-presets-{stamp}.json",  # the user's own presets
+}
+
+
 def export_filename(now: datetime | None = None) -> str:
     """``chat-YYYYMMDD-HHMMSS.md`` for ``now`` (local time of the server by default)."""
     now = now or datetime.now()
-    return now.strftime("chat-%Y%m%d-%H%M%S.md")
+    return DOWNLOAD_NAMES["markdown"].format(stamp=now.strftime("%Y%m%d-%H%M%S"))
 
 
 def _end_marker(messages: list[ExportedMessage]) -> str:

@@ -10,6 +10,7 @@ from dash import dcc, html
 from chatcore.client import BACKOFF_BASE, BACKOFF_MAX, RETRY_AFTER_CAP
 from chatcore.i18n import LOCALE_COOKIE
 from chatcore.attachments import DOCUMENT_EXTENSIONS
+from chatcore.export import DOWNLOAD_NAMES
 from chatcore.messages import IMAGE_TYPES, MAX_ATTACHMENTS, Role
 from chatcore.vision import vision_config
 from chatcore.providers import CURRENCY_SYMBOLS, first_run_env_lines
@@ -75,6 +76,8 @@ def public_config(settings, locale: str = "en-US") -> dict:
         "import_markdown_url": app_path("/api/import/markdown"),
         # its body limit (an export with images is larger than MAX_BODY_BYTES)
         "import_markdown_max_bytes": export_api.import_limit(settings),
+        # the names of the files offered for download ({stamp}: local YYYYMMDD-HHMMSS)
+        "download_names": DOWNLOAD_NAMES,
         # images and documents attached to a message (issue 13; chatcore.attachments, chatcore.vision)
         "attachments": {
             "extract_url": app_path("/api/attachments/extract"),

@@ -207,6 +207,7 @@ def test_a_commit_redraws_only_the_messages_it_changes(page, app_server):
         {"id": "c-keep", "title": "keep", "created_at": 1, "updated_at": 2, "messages": messages}]})
     expect(page.locator(".chat-message")).to_have_count(30)
     page.evaluate("() => { window.keptNodes = Array.from(document.querySelectorAll('.chat-message')); }")
+    rebuilds = page.evaluate("window.chatDebug.shellRebuilds")
     page.evaluate("""() => {
       const h = window.chatDebug.history();
       const c = Object.assign({}, h.conversations[0]);
@@ -218,6 +219,8 @@ def test_a_commit_redraws_only_the_messages_it_changes(page, app_server):
     kept = page.evaluate("() => window.keptNodes.map((node) => node.isConnected)")
     # only the messages sharing the new message's shell (at most 4) are drawn again
     assert kept[:28] == [True] * 28, kept
+    # the shells were updated in place (set_props), not made again
+    assert page.evaluate("window.chatDebug.shellRebuilds") == rebuilds
     assert page.errors == []
 
 

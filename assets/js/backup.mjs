@@ -9,7 +9,7 @@
  * documents' text; files of every earlier version (schema backup_versions) still restore.
  * parseBackup and mergeBackup are pure and unit-tested with node --test.
  */
-import { asText, coerce, config, id, locale, setConfig, text } from './config.mjs';
+import { asText, coerce, config, downloadName, id, locale, setConfig, text } from './config.mjs';
 import { isSet, noUpdate, setProps, toast, uid } from './dash.mjs';
 import { loadMarkdownIt, toMarkdown } from './exporter.mjs';
 import { effectiveSettings } from './payload.mjs';
@@ -71,14 +71,8 @@ export function decodeUpload(contents) {
 }
 /** A Restore file that is a Markdown export (by its name): read back by the server. */
 export function isMarkdownFile(filename) { return /\.(md|markdown)$/i.test(asText(filename)); }
-/** The JSON backup's file name: chat-backup-YYYYMMDD-HHMMSS.json (Back up all and the zip). */
-function backupName(date) { return 'chat-backup-' + stamp(date) + '.json'; }
-/** Local time as YYYYMMDD-HHMMSS (file names). */
-export function stamp(date) {
-  const d = date || new Date();
-  const p = (n) => (n < 10 ? '0' : '') + n;
-  return d.getFullYear() + p(d.getMonth() + 1) + p(d.getDate()) + '-' + p(d.getHours()) + p(d.getMinutes()) + p(d.getSeconds());
-}
+/** The JSON backup's file name (Back up all and the zip). */
+function backupName(date) { return downloadName('backup', date); }
 
 /**
  * Merge coerced backup conversations into `next` (a history from ensureData, changed in
@@ -202,7 +196,7 @@ function downloadExport(request) {
   loadMarkdownIt().then(function () {
     const now = new Date();
     const markdown = toMarkdown(request.messages, { model: request.model, title: request.title, system_prompt: request.system_prompt, exported_at: now });
-    setProps(id('DOWNLOAD'), { data: { content: markdown, filename: 'chat-' + stamp(now) + '.md', type: 'text/markdown', base64: false } });
+    setProps(id('DOWNLOAD'), { data: { content: markdown, filename: downloadName('markdown', now), type: 'text/markdown', base64: false } });
     toast('success', text('exported'));
   }).catch(function () { toast('error', text('export_all_failed')); });
 }
@@ -255,7 +249,7 @@ export function exportAll(prefs, cfg) {
     }));
     files.push({ name: backupName(now), text: backupText(conversations, now) });
     const data = toBase64(zipFiles(files, now));
-    setProps(id('DOWNLOAD'), { data: { content: data, filename: 'chat-all-' + stamp(now) + '.zip', type: 'application/zip', base64: true } });
+    setProps(id('DOWNLOAD'), { data: { content: data, filename: downloadName('zip', now), type: 'application/zip', base64: true } });
     toast('success', text('export_all_done', { n: requests.length }));
   }).catch(function () { toast('error', text('export_all_failed')); });
   return noUpdate();

@@ -44,6 +44,15 @@ export function asText(value) {
   if (walk) { return walk.asText(value); }
   return typeof value === 'string' ? value : '';
 }
+
+/** Local time as YYYYMMDD-HHMMSS, the {stamp} of a download's name. */
+function stamp(date) {
+  const d = date || new Date();
+  const p = (n) => (n < 10 ? '0' : '') + n;
+  return d.getFullYear() + p(d.getMonth() + 1) + p(d.getDate()) + '-' + p(d.getHours()) + p(d.getMinutes()) + p(d.getSeconds());
+}
+/** A download's file name at `date`: config.download_names[kind] (chatcore/export.py DOWNLOAD_NAMES). */
+export function downloadName(kind, date) { return asText((config().download_names || {})[kind]).replace('{stamp}', stamp(date)); }
 /** Coerce `value` against schema `name` (assets/schema_walk.js); {ok, value, dropped}.
  *  Without the schema (config not read yet) nothing fits: `unavailable` is set. */
 export function coerce(name, value) {

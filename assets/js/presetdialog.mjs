@@ -8,7 +8,7 @@
  * listeners when imported (main.mjs), and with them the "/" picker (presetpicker.mjs).
  * Must not: write the history (presets.mjs applyPreset does, through state.mjs).
  */
-import { asText, config, id, text } from './config.mjs';
+import { asText, config, downloadName, id, text } from './config.mjs';
 import { PRESET_DIALOG_CLS } from './classes.mjs';
 import { afterRender, setProps, toast } from './dash.mjs';
 import { openSidebar } from './sidebar.mjs';
@@ -244,8 +244,7 @@ function exportPresets() {
   const list = ownPresets();
   if (!list.length) { toast('info', text('preset_export_none')); return; }
   const now = Date.now();
-  const stamp = new Date(now).toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
-  setProps(id('DOWNLOAD'), { data: { content: JSON.stringify(exportDoc(list, now), null, 1), filename: 'chat-presets-' + stamp + '.json', type: 'application/json', base64: false } });
+  setProps(id('DOWNLOAD'), { data: { content: JSON.stringify(exportDoc(list, now), null, 1), filename: downloadName('presets', new Date(now)), type: 'application/json', base64: false } });
   toast('success', text('preset_export_done', { n: list.length }));
 }
 /** Import: the chosen file's presets merged into the own ones — or, for a file that is

@@ -208,7 +208,7 @@ function onlyChanged(name, outputs) {
 const CHUNK = 4;          // messages per shell: a commit re-mounts at most this many (WINDOW_STEP is a multiple)
 const SPARE_CHUNKS = 10;   // empty shells kept after the last drawn message
 let shells = { convId: null, first: 0, count: 0, drawn: {}, earlier: null };
-function chunkId(n) { return n === 'earlier' ? id('MESSAGES_CHUNK') + '-earlier' : id('MESSAGES_CHUNK') + '-' + n; }
+function chunkId(n) { return id('MESSAGES_CHUNK') + '-' + n; } // n: a shell's number or 'earlier'
 function shell(n, children) { return html('Div', CLS.messagesChunk, children, { id: chunkId(n) }); }
 
 /** The drawn window of `messages`: {start, earlier: [button] or [], chunks: {n: [message dicts]}, drawn}. */

@@ -1,7 +1,7 @@
 // assets/js/backup.mjs: restore validation against the Backup schema, and the merge.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { setConfig } from '../../assets/js/config.mjs';
+import { downloadName, setConfig } from '../../assets/js/config.mjs';
 import { decodeUpload, mergeBackup, parseBackup } from '../../assets/js/backup.mjs';
 import { pageConfig, schema } from './helpers.mjs';
 
@@ -115,4 +115,12 @@ test('a restored copy (same id, other content) gets new message and attachment i
   assert.notEqual(copy.messages[0].attachments[0].id, 'att-1');
   assert.equal(copy.messages[0].attachments[0].data, image.data);
   assert.equal(next.conversations[0].messages[0].id, 'm5'); // the local one is untouched
+});
+
+test('download names come from the page config (chatcore/export.py DOWNLOAD_NAMES) with a local-time stamp', { skip: !pageConfig().download_names && 'needs the config tests/test_js_units.py writes' }, () => {
+  const at = new Date(2026, 0, 2, 3, 4, 5); // local time
+  assert.equal(downloadName('markdown', at), 'chat-20260102-030405.md');
+  assert.equal(downloadName('backup', at), 'chat-backup-20260102-030405.json');
+  assert.equal(downloadName('zip', at), 'chat-all-20260102-030405.zip');
+  assert.equal(downloadName('presets', at), 'chat-presets-20260102-030405.json');
 });
