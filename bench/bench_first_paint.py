@@ -1,9 +1,11 @@
 """First reply characters on screen: Enter keydown → the first text of the reply in the
 DOM, minus the upstream's own time to first token.
 
-Starts the test upstream (first token after ``--delay-ms``, then a delta every 20 ms),
-the app (``python chat_app.py``) and headless Chromium. In the page a capturing
-``keydown`` listener on ``#chat-input`` records ``performance.now()`` of Enter, and a
+Starts the test upstream in its own process (first token after ``--delay-ms``, then a
+delta every 20 ms), the app as in production (``gunicorn chat_app:server``,
+gunicorn.conf.py) and headless Chromium. In the page a capturing
+``keydown`` listener on ``#chat-input`` records Enter's ``event.timeStamp`` (the
+``performance.now()`` clock), and a
 MutationObserver (on the page: the streaming reply, ``#chat-stream-markdown``, is drawn
 lazily) records when its text first becomes non-empty. The upstream's TTFT is the configured delay (the test
 upstream sleeps exactly that long before its first chunk). Prints every run and the
@@ -25,13 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, NO_LIMITS, AppProcess, app_env  # noqa: E402
-from tests.upstream import Reply, UpstreamServer  # noqa: E402
+from bench.common import start_gunicorn, start_upstream  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, NO_LIMITS  # noqa: E402
 
 OBSERVE_JS = """() => {
   window.__fp = { keydown: null, paint: null };
   const input = document.getElementById('chat-input');
-  input.addEventListener('keydown', (e) => { if (e.key === 'Enter') { window.__fp.keydown = performance.now(); } }, true);
+  // the event's own time stamp (when it was created): the page's listeners may run before this one
+  input.addEventListener('keydown', (e) => { if (e.key === 'Enter') { window.__fp.keydown = e.timeStamp; } }, true);
   // the whole page is observed: the streaming reply's Markdown component is drawn lazily
   new MutationObserver(() => {
     if (window.__fp.keydown === null || window.__fp.paint !== null) { return; }
@@ -45,19 +48,18 @@ def measure(runs: int, delay_ms: float) -> list[float]:
     """``runs`` values of ``paint - keydown - delay`` in ms (a warm-up run first)."""
     from playwright.sync_api import sync_playwright
 
-    upstream = UpstreamServer().start()
-    app = AppProcess(app_env(upstream, **NO_LIMITS))
+    upstream, upstream_url = start_upstream(delay_ms / 1000, 0.02, name="upstream-first-paint")
+    app, app_url = start_gunicorn(upstream_url, name="gunicorn-first-paint", **NO_LIMITS)
     out: list[float] = []
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(app.url)
+            page.goto(app_url)
             page.wait_for_selector("#chat-input")
             page.wait_for_function("() => window.chatDebug && window.chatDebug.lastRender !== null")
             page.evaluate(OBSERVE_JS)
             for i in range(runs + 1):
-                upstream.script(Reply(content="first words of the reply and a few more", first_token_delay=delay_ms / 1000, chunk_delay=0.02))
                 page.evaluate("() => { window.__fp.keydown = null; window.__fp.paint = null; }")
                 before = page.evaluate("window.chatDebug.runs")
                 page.fill("#chat-input", f"message {i}")

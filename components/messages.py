@@ -8,7 +8,7 @@ element so that each update re-renders one Markdown block, not the whole list.
 from __future__ import annotations
 
 import feffery_antd_components as fac
-import feffery_markdown_components as fmc
+import feffery_markdown_components  # noqa: F401  (Dash serves its bundle: the page draws FefferyMarkdown, assets/js/messageview.mjs, streamview.mjs)
 from dash import html
 
 from . import ids
@@ -118,21 +118,16 @@ def render(has_key: bool, locale: str = "en-US", env_lines: list[str] | None = N
                                     style={"display": "none"},
                                     children=[
                                         html.Summary(t("thinking", locale), id=ids.STREAM_REASONING_SUMMARY),
-                                        fmc.FefferyMarkdown(id=ids.STREAM_REASONING_MARKDOWN, markdownStr="", **MARKDOWN_PROPS),
+                                        # drawn by assets/js/streamview.mjs (StreamMarkdown)
+                                        html.Div(id=ids.STREAM_REASONING_MARKDOWN),
                                     ],
                                 ),
                                 # the server's "Retrying in N s…" before the reply starts (assets/js/stream.mjs)
                                 html.Div(id=ids.STREAM_STATUS, className="chat-stream-status", role="status"),
                                 # the reply so far: its finished blocks (drawn once each) and the
-                                # growing tail (re-rendered on every paint; assets/js/blocks.mjs)
-                                html.Div(
-                                    id=ids.STREAM_MARKDOWN,
-                                    className="chat-stream-markdown",
-                                    children=[
-                                        fmc.FefferyMarkdown(id=ids.STREAM_MARKDOWN_DONE, markdownStr="", **MARKDOWN_PROPS),
-                                        fmc.FefferyMarkdown(id=ids.STREAM_MARKDOWN_TAIL, markdownStr="", **MARKDOWN_PROPS),
-                                    ],
-                                ),
+                                # growing tail (re-rendered on every paint; assets/js/blocks.mjs),
+                                # painted by assets/js/streamview.mjs, not through Dash
+                                html.Div(id=ids.STREAM_MARKDOWN, className="chat-stream-markdown"),
                             ],
                         ),
                     ],

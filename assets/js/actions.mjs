@@ -7,7 +7,7 @@
  */
 import { id, text } from './config.mjs';
 import { setProps, toast } from './dash.mjs';
-import { busy, continueReply, regenerate, switchBranch } from './conversation.mjs';
+import { busy, continueReply, regenerate, sendNow, switchBranch } from './conversation.mjs';
 import { PAGE_VISIBLE, visibleCount } from './render.mjs';
 import { openSidebar, sidebarIsOpen } from './sidebar.mjs';
 import { activeConversation, commit, editable, ensureData, findConversation, findMessage, historyOf, setActive, state } from './state.mjs';
@@ -114,8 +114,7 @@ function onKeydown(event) {
   if (!target || target.id !== id('INPUT') || event.key !== 'Enter') { return; }
   if (event.shiftKey || event.isComposing || event.keyCode === 229) { return; }
   event.preventDefault();
-  const button = document.getElementById(id('SEND_BUTTON'));
-  if (button && !state.run) { button.click(); }
+  if (!state.run) { sendNow(); }
 }
 // Follow the newest text only while the reader is at the bottom; near the top,
 // draw earlier messages (so a long conversation scrolls without clicks).

@@ -44,3 +44,29 @@ export function advanceSplit(split, text) {
   split.pos = start;
   return split.stable;
 }
+
+/** Finished text gathered into one block until it reaches this many characters: a
+ *  block is re-rendered while it fills, then never again. */
+export const BLOCK_CHARS = 2000;
+
+/** A new block state for one growing text: {split, blocks: [final text], covered: chars in blocks}. */
+export function newBlocks() { return { split: newSplit(), blocks: [], covered: 0 }; }
+
+/**
+ * The growing `text` (the same text, longer) as {blocks, tail}: `blocks.join('') + tail
+ * === text`; the blocks are the finished part (each final once the next one starts),
+ * the tail is what may still change. `blocks` is a new array only when it changed, and
+ * every block but the last keeps its identity (the view re-renders only what changed).
+ */
+export function growBlocks(state, text) {
+  const stable = advanceSplit(state.split, text);
+  if (stable > state.covered) {
+    const piece = text.slice(state.covered, stable);
+    const blocks = state.blocks.slice();
+    const last = blocks.length - 1;
+    if (last >= 0 && blocks[last].length < BLOCK_CHARS) { blocks[last] += piece; } else { blocks.push(piece); }
+    state.blocks = blocks;
+    state.covered = stable;
+  }
+  return { blocks: state.blocks, tail: text.slice(state.covered) };
+}

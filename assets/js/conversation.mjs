@@ -43,7 +43,7 @@ function userMessage(conversation, content, extra) {
 function beginStream(conversation, opts) {
   const request = requestPayload(conversation, { config: config(), prefs: state.prefs, locale: locale(), continueReply: !!(opts && opts.continueId) });
   noticeLeftOut(request, effectiveModel(conversation, state.prefs, config()));
-  startStream(conversation, opts);
+  startStream(conversation, Object.assign({ request: request }, opts));
 }
 /** The composer's attachments if they can go with a message to `conversation`'s model:
  *  {attachments} or {problem: [kind, text]} (nothing is taken from the composer). */
@@ -83,6 +83,15 @@ export function send(value, cfg) {
   dropDraft(); // stored with the conversation now
   clearAttachments();
   return [publish(next), ''];
+}
+/** Enter in the composer: send what it holds at once, outside a Dash callback (the
+ *  request starts on the keydown, not after Dash's dispatch of the button's click). */
+export function sendNow() {
+  const input = document.getElementById(id('INPUT'));
+  const outputs = send(input ? input.value : '', config());
+  if (outputs[1] !== '') { return; } // nothing sent (busy, empty, too long …): as send says
+  setProps(id('HISTORY_STORE'), { data: outputs[0] });
+  setProps(id('INPUT'), { value: '' });
 }
 
 /** Retry after an error: drop an incomplete reply, then resend. */

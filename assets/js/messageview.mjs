@@ -29,14 +29,17 @@ export function messageDict(spec, key) {
 }
 
 function noop() {}
+/** fmc's FefferyMarkdown with `props` as a React element (outside Dash: no setProps);
+ *  its text as plain text while fmc is not loaded. */
+export function markdownElement(React, props, key) {
+  const Markdown = window.feffery_markdown_components && window.feffery_markdown_components.FefferyMarkdown;
+  if (!Markdown) { return React.createElement('div', { key: key }, String(props.markdownStr || '')); }
+  return React.createElement(Markdown, Object.assign({ key: key, setProps: noop }, props));
+}
 function toElement(React, node, key) {
   if (node === null || node === undefined || node === false) { return null; }
   if (typeof node === 'string' || typeof node === 'number') { return String(node); }
-  if (node.md) {
-    const Markdown = window.feffery_markdown_components && window.feffery_markdown_components.FefferyMarkdown;
-    if (!Markdown) { return React.createElement('div', { key: key }, String(node.md.markdownStr || '')); }
-    return React.createElement(Markdown, Object.assign({ key: key, setProps: noop }, node.md));
-  }
+  if (node.md) { return markdownElement(React, node.md, key); }
   if (!TAGS.has(node.t)) { return null; }
   const props = { key: key };
   if (node.c) { props.className = node.c; }

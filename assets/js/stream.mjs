@@ -9,7 +9,8 @@
 import { asText, coerce, config, id, locale, text } from './config.mjs';
 import { debug } from './debug.mjs';
 import { setProps, toast, uid } from './dash.mjs';
-import { advanceSplit, newSplit } from './blocks.mjs';
+import { growBlocks, newBlocks } from './blocks.mjs';
+import { clearStreams, mountStreamViews, paintStream } from './streamview.mjs';
 import { requestPayload } from './payload.mjs';
 import { createSSEParser } from './sse.mjs';
 import { activeConversation, commit, editable, ensureData, findIndex, state } from './state.mjs';
@@ -21,6 +22,7 @@ const FLUSH_MS = 40; // ≈25 Markdown updates a second at most
 /** Show or hide the streaming reply (one Dash update only when it changes: every
  *  update makes Dash re-check each component on the page). */
 export function showStreamMessage(shown) {
+  mountStreamViews();
   const className = shown ? CLS.streamActive : CLS.streamIdle;
   if (state.streamClass === className) { return; }
   state.streamClass = className;
@@ -31,9 +33,7 @@ function setStreaming(active) {
   const shown = active && state.run && current && state.run.conversationId === current.id;
   showStreamMessage(shown);
   if (!active) {
-    setProps(id('STREAM_MARKDOWN_DONE'), { markdownStr: '' });
-    setProps(id('STREAM_MARKDOWN_TAIL'), { markdownStr: '' });
-    setProps(id('STREAM_REASONING_MARKDOWN'), { markdownStr: '' });
+    clearStreams();
     setProps(id('STREAM_REASONING'), { style: { display: 'none' }, open: true });
     setProps(id('STREAM_REASONING_SUMMARY'), { children: text('thinking') });
   }
@@ -76,7 +76,8 @@ function markTail() {
   let holder = document.getElementById(id('STREAM_MARKDOWN_TAIL'));
   if (holder && !holder.textContent.trim()) { holder = document.getElementById(id('STREAM_MARKDOWN_DONE')) || holder; }
   if (!holder) { return; }
-  const root = holder.classList.contains('markdown-body') ? holder : (holder.querySelector('.markdown-body') || holder);
+  const bodies = holder.querySelectorAll('.markdown-body'); // the last block's
+  const root = bodies.length ? bodies[bodies.length - 1] : holder;
   const tail = tailElement(root);
   const old = streamTail;
   if (old === tail && tail.classList.contains(CLS.streamTail)) { return; }
@@ -91,16 +92,11 @@ function watchTail() {
   new MutationObserver(markTail).observe(holder, { childList: true, subtree: true, characterData: true });
 }
 
-/** The reply so far: its finished blocks are drawn once (when the split moves,
- *  blocks.mjs), the growing tail on every paint. */
+/** The reply so far, painted directly (streamview.mjs): its finished blocks are
+ *  rendered once (blocks.mjs), the growing tail on every paint. */
 function drawText(run) {
-  const full = run.prefix + run.text;
-  const stable = advanceSplit(run.split, full);
-  if (stable !== run.drawnStable) {
-    run.drawnStable = stable;
-    setProps(id('STREAM_MARKDOWN_DONE'), { markdownStr: full.slice(0, stable) });
-  }
-  setProps(id('STREAM_MARKDOWN_TAIL'), { markdownStr: full.slice(stable) });
+  const out = growBlocks(run.replyBlocks, run.prefix + run.text);
+  paintStream('reply', out.blocks, out.tail);
 }
 function flush(run) {
   watchTail();
@@ -114,7 +110,8 @@ function flush(run) {
       run.reasoningShown = true;
       setProps(id('STREAM_REASONING'), { style: {}, open: true });
     }
-    setProps(id('STREAM_REASONING_MARKDOWN'), { markdownStr: run.reasoning });
+    const out = growBlocks(run.reasoningBlocks, run.reasoning);
+    paintStream('reasoning', out.blocks, out.tail);
   }
   if (run.reasoningShown && run.text && !run.folded) {
     // the answer has started: fold the thinking once (the reader may open it again)
@@ -203,11 +200,11 @@ function httpError(status) { return { status: status, code: 'http_' + status, me
 export function startStream(conversation, opts) {
   opts = opts || {};
   const continueMessage = opts.continueId ? conversation.messages[conversation.messages.length - 1] : null;
-  const request = requestPayload(conversation, { config: config(), prefs: state.prefs, locale: locale(), continueReply: !!continueMessage });
+  const request = opts.request || requestPayload(conversation, { config: config(), prefs: state.prefs, locale: locale(), continueReply: !!continueMessage });
   const run = {
     controller: new AbortController(), conversationId: conversation.id, text: '',
     prefix: continueMessage ? continueMessage.content : '', continueId: continueMessage ? continueMessage.id : null,
-    t0: performance.now(), ttftMs: null, deltas: 0, flushes: 0, lastFlush: 0, split: newSplit(), drawnStable: -1,
+    t0: performance.now(), ttftMs: null, deltas: 0, flushes: 0, lastFlush: 0, replyBlocks: newBlocks(), reasoningBlocks: newBlocks(),
     reasoning: '', drawnReasoning: '', ttftReasoningMs: null, reasoningMs: null,
     timer: 0, frame: 0, finishReason: null, usage: null, error: null, done: false,
     stopped: false, discard: false, model: null, trimmed: 0, leftOut: request.leftOut,
@@ -237,12 +234,14 @@ export function startStream(conversation, opts) {
         if (response.status === 401 && run.error.code === 'login_required') { window.location.assign(config().login_url); }
       }, function () { run.error = httpError(response.status); });
     }
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    // bytes straight from the body, decoded here (a TextDecoderStream would add a hop per chunk)
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
     const feed = createSSEParser((name, raw) => handleEvent(run, name, raw));
     function pump() {
       return reader.read().then(function (result) {
-        if (result.done) { feed.end(); return; }
-        feed(result.value);
+        if (result.done) { feed(decoder.decode()); feed.end(); return; }
+        feed(decoder.decode(result.value, { stream: true }));
         return pump();
       });
     }

@@ -2,10 +2,9 @@
  * theme.mjs — light/dark: the reader's choice in prefs (theme), else the system's
  * (prefers-color-scheme); the page class, the antd algorithm and the code theme.
  */
-import { id } from './config.mjs';
-import { setProps } from './dash.mjs';
 import { state } from './state.mjs';
 import { CLS } from './classes.mjs';
+import { setStreamTheme } from './streamview.mjs';
 
 export function isDark() {
   const theme = state.prefs && state.prefs.theme;
@@ -17,8 +16,7 @@ export function codeTheme() { return isDark() ? 'a11y-dark' : 'gh-colors'; }
 export function applyTheme() {
   const dark = isDark();
   document.documentElement.classList.toggle(CLS.dark, dark);
-  setProps(id('STREAM_MARKDOWN_DONE'), { codeTheme: codeTheme() });
-  setProps(id('STREAM_MARKDOWN_TAIL'), { codeTheme: codeTheme() });
+  setStreamTheme(codeTheme());
   return dark ? 'dark' : 'default';
 }
 /** The prefs with the theme flipped. */

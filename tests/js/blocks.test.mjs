@@ -1,7 +1,7 @@
 // assets/js/blocks.mjs: the streaming reply's final part and growing tail.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { advanceSplit, newSplit } from '../../assets/js/blocks.mjs';
+import { BLOCK_CHARS, advanceSplit, growBlocks, newBlocks, newSplit } from '../../assets/js/blocks.mjs';
 
 function splitOf(text) { return advanceSplit(newSplit(), text); }
 
@@ -40,4 +40,39 @@ test('scanning piece by piece gives the same split as scanning at once', () => {
   at = advanceSplit(split, text);
   assert.equal(at, splitOf(text));
   assert.equal(text.slice(at), 'last words');
+});
+
+test('growBlocks: blocks + tail is the text, old blocks keep their identity, a new array only on change', () => {
+  const state = newBlocks();
+  let text = '';
+  let previous = null;
+  for (let i = 0; i < 60; i++) {
+    text += 'Paragraph ' + i + ' ' + 'word '.repeat(20) + '\n\n';
+    const partial = text + 'grow';
+    const out = growBlocks(state, partial);
+    assert.equal(out.blocks.join('') + out.tail, partial);
+    assert.equal(out.tail, 'grow');
+    if (previous) {
+      // every block before the last of the previous paint is the same string, unchanged
+      for (let k = 0; k < previous.length - 1; k++) { assert.equal(out.blocks[k], previous[k]); }
+    }
+    previous = out.blocks;
+  }
+  assert.ok(previous.length >= 3, String(previous.length));
+  previous.slice(0, -1).forEach((block) => assert.ok(block.length >= BLOCK_CHARS));
+  const same = growBlocks(state, text + 'grow more');
+  assert.equal(same.blocks, previous); // nothing finished since: the same array
+  assert.equal(same.tail, 'grow more');
+});
+
+test('growBlocks: a code fence stays in the tail until it closes', () => {
+  const state = newBlocks();
+  const head = 'Intro.\n\n';
+  const open = head + '```js\nconst a = 1;\n\nconst b = 2;\n';
+  let out = growBlocks(state, open);
+  assert.deepEqual(out.blocks, [head]);
+  assert.equal(out.tail, open.slice(head.length));
+  out = growBlocks(state, open + '```\n\nAfter.');
+  assert.equal(out.blocks.join(''), open + '```\n\n');
+  assert.equal(out.tail, 'After.');
 });

@@ -1,0 +1,85 @@
+/**
+ * streamview.mjs — StreamMarkdown, the Markdown of the reply being streamed and of its
+ * reasoning: one React component per channel ('reply', 'reasoning') that stream.mjs
+ * paints directly (paintStream), not through Dash. Why: a Dash set_props costs three
+ * store dispatches that re-check every mounted component (≈ 10 ms on a chat page) before
+ * anything is drawn, and the first paint of a reply would wait for them.
+ *
+ * What it draws: the text's finished blocks (blocks.mjs growBlocks: each block a memoized
+ * fmc FefferyMarkdown, rendered while it fills and never again) and the growing tail
+ * (rendered on every paint). The component is mounted once as a Dash component dict in
+ * #chat-stream-markdown and #chat-stream-reasoning-markdown (mountStreamViews); it keeps
+ * no text of its own: a paint before it mounted is drawn when it mounts.
+ */
+import { config, id } from './config.mjs';
+import { setProps } from './dash.mjs';
+import { markdownElement } from './messageview.mjs';
+
+const NAMESPACE = 'chat_components';
+const EMPTY = { blocks: [], tail: '' };
+// channel -> {view: {blocks, tail}, set: the mounted component's state setter or null}
+const channels = { reply: { view: EMPTY, set: null }, reasoning: { view: EMPTY, set: null } };
+let codeTheme = null;
+let mdProps = null; // fmc props shared by every block (identity changes with the theme)
+
+function markdownBase() {
+  if (!mdProps) { mdProps = Object.assign({}, config().markdown_props || {}, codeTheme ? { codeTheme: codeTheme } : {}); }
+  return mdProps;
+}
+
+/** The text of `channel` is now `blocks` (final, joined in order) + `tail`; drawn at
+ *  once (ReactDOM.flushSync: the first text of a reply is on screen when this returns). */
+export function paintStream(channel, blocks, tail) {
+  const entry = channels[channel];
+  entry.view = { blocks: blocks, tail: tail };
+  if (!entry.set) { return; }
+  const flushSync = window.ReactDOM && window.ReactDOM.flushSync;
+  if (flushSync) { flushSync(() => entry.set(entry.view)); } else { entry.set(entry.view); }
+}
+/** Empty both channels (the reply was stored or dropped). */
+export function clearStreams() {
+  Object.keys(channels).forEach(function (channel) { if (channels[channel].view !== EMPTY) { paintStream(channel, [], ''); } });
+}
+/** The code theme of the streamed Markdown (theme.mjs: light or dark). */
+export function setStreamTheme(theme) {
+  if (theme === codeTheme) { return; }
+  codeTheme = theme;
+  mdProps = null;
+  Object.keys(channels).forEach(function (channel) { const c = channels[channel]; if (c.set) { c.set(Object.assign({}, c.view)); } });
+}
+
+let component = null;
+function define() {
+  if (component || !globalThis.window || !window.React) { return component; }
+  const React = window.React;
+  const Block = React.memo(function StreamBlock(props) { return markdownElement(React, Object.assign({}, props.md, { markdownStr: props.text })); },
+    (before, after) => before.text === after.text && before.md === after.md);
+  component = function StreamMarkdown(props) {
+    const entry = channels[props.channel];
+    const [view, setView] = React.useState(entry.view);
+    React.useEffect(function () {
+      entry.set = setView;
+      setView(entry.view); // what was painted before the mount
+      return function () { if (entry.set === setView) { entry.set = null; } };
+    }, [entry]);
+    const md = markdownBase();
+    const blocks = view.blocks.map((text, i) => React.createElement(Block, { key: i, text: text, md: md }));
+    return React.createElement(React.Fragment, null,
+      React.createElement('div', { id: props.doneId, className: 'chat-stream-blocks' }, blocks),
+      // the tail is always drawn (empty too): fmc's code is loaded before the first reply
+      React.createElement('div', { id: props.tailId, className: 'chat-stream-tailpart' }, markdownElement(React, Object.assign({}, md, { markdownStr: view.tail }))));
+  };
+  window[NAMESPACE] = Object.assign(window[NAMESPACE] || {}, { StreamMarkdown: component });
+  return component;
+}
+
+let mounted = false;
+/** Put the two StreamMarkdown components into the page (once, after Dash has drawn the layout). */
+export function mountStreamViews() {
+  if (mounted || !define() || !document.getElementById(id('STREAM_MARKDOWN'))) { return; }
+  mounted = true;
+  setProps(id('STREAM_MARKDOWN'), { children: [{ type: 'StreamMarkdown', namespace: NAMESPACE,
+    props: { channel: 'reply', doneId: id('STREAM_MARKDOWN_DONE'), tailId: id('STREAM_MARKDOWN_TAIL') } }] });
+  setProps(id('STREAM_REASONING_MARKDOWN'), { children: [{ type: 'StreamMarkdown', namespace: NAMESPACE,
+    props: { channel: 'reasoning' } }] });
+}
