@@ -76,3 +76,29 @@ def test_dark_theme_reaches_the_streamed_code(page, app_server, fresh_upstream):
     assert dark
     wait_idle(page)
     assert page.errors == []
+
+
+def test_a_long_code_block_streams_in_joined_parts_and_ends_as_one(page, app_server, fresh_upstream):
+    """A code block growing at the tail is cut every CODE_LINES lines (blocks.mjs): the
+    parts show as one block with one copy button; the stored message has one block."""
+    open_chat(page, app_server.url)
+    lines = [f"value_{k} = {k} * 2\n" for k in range(80)]
+    fresh_upstream.script(Reply(chunks=["Code:\n\n", "```python\n"] + lines + ["```\n\nDone."], chunk_delay=0.03))
+    page.fill("#chat-input", "long code")
+    page.press("#chat-input", "Enter")
+    page.wait_for_function("() => document.querySelectorAll('#chat-stream-markdown .chat-stream-cut').length >= 2", timeout=20000)
+    shown = page.evaluate("""() => {
+      const buttons = Array.from(document.querySelectorAll('#chat-stream-markdown pre button'));
+      const visible = buttons.filter((b) => getComputedStyle(b).display !== 'none').length;
+      const boxes = Array.from(document.querySelectorAll('#chat-stream-markdown pre')).map((p) => p.getBoundingClientRect());
+      // each part starts where the one before it ends (no gap between them)
+      const gaps = boxes.slice(1).map((b, i) => Math.round(b.top - boxes[i].bottom));
+      return { parts: boxes.length, visible: visible, gaps: gaps };
+    }""")
+    assert shown["parts"] >= 3 and shown["visible"] == 1, shown
+    assert all(gap <= 1 for gap in shown["gaps"]), shown
+    wait_idle(page)
+    stored = page.locator("#chat-messages .chat-message-assistant pre")
+    expect(stored).to_have_count(1)
+    assert "value_79 = 79 * 2" in stored.inner_text()
+    assert page.errors == []

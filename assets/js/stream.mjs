@@ -96,7 +96,7 @@ function watchTail() {
  *  rendered once (blocks.mjs), the growing tail on every paint. */
 function drawText(run) {
   const out = growBlocks(run.replyBlocks, run.prefix + run.text);
-  paintStream('reply', out.blocks, out.tail);
+  paintStream('reply', out.blocks, out.tail, out.cuts);
 }
 function flush(run) {
   watchTail();
@@ -111,7 +111,7 @@ function flush(run) {
       setProps(id('STREAM_REASONING'), { style: {}, open: true });
     }
     const out = growBlocks(run.reasoningBlocks, run.reasoning);
-    paintStream('reasoning', out.blocks, out.tail);
+    paintStream('reasoning', out.blocks, out.tail, out.cuts);
   }
   if (run.reasoningShown && run.text && !run.folded) {
     // the answer has started: fold the thinking once (the reader may open it again)

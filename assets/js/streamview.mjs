@@ -16,7 +16,7 @@ import { setProps } from './dash.mjs';
 import { markdownElement } from './messageview.mjs';
 
 const NAMESPACE = 'chat_components';
-const EMPTY = { blocks: [], tail: '' };
+const EMPTY = { blocks: [], tail: '', cuts: {} };
 // channel -> {view: {blocks, tail}, set: the mounted component's state setter or null}
 const channels = { reply: { view: EMPTY, set: null }, reasoning: { view: EMPTY, set: null } };
 let codeTheme = null;
@@ -27,18 +27,20 @@ function markdownBase() {
   return mdProps;
 }
 
-/** The text of `channel` is now `blocks` (final, joined in order) + `tail`; drawn at
- *  once (ReactDOM.flushSync: the first text of a reply is on screen when this returns). */
-export function paintStream(channel, blocks, tail) {
+/** The text of `channel` is now `blocks` (final, in order; `cuts`: {index: true} for a
+ *  block that ends inside a code block continued by the next, blocks.mjs growBlocks) +
+ *  `tail`; drawn at once (ReactDOM.flushSync: the first text of a reply is on screen
+ *  when this returns). */
+export function paintStream(channel, blocks, tail, cuts) {
   const entry = channels[channel];
-  entry.view = { blocks: blocks, tail: tail };
+  entry.view = { blocks: blocks, tail: tail, cuts: cuts || {} };
   if (!entry.set) { return; }
   const flushSync = window.ReactDOM && window.ReactDOM.flushSync;
   if (flushSync) { flushSync(() => entry.set(entry.view)); } else { entry.set(entry.view); }
 }
 /** Empty both channels (the reply was stored or dropped). */
 export function clearStreams() {
-  Object.keys(channels).forEach(function (channel) { if (channels[channel].view !== EMPTY) { paintStream(channel, [], ''); } });
+  Object.keys(channels).forEach(function (channel) { if (channels[channel].view !== EMPTY) { paintStream(channel, [], '', {}); } });
 }
 /** The code theme of the streamed Markdown (theme.mjs: light or dark). */
 export function setStreamTheme(theme) {
@@ -52,8 +54,10 @@ let component = null;
 function define() {
   if (component || !globalThis.window || !window.React) { return component; }
   const React = window.React;
-  const Block = React.memo(function StreamBlock(props) { return markdownElement(React, Object.assign({}, props.md, { markdownStr: props.text })); },
-    (before, after) => before.text === after.text && before.md === after.md);
+  // a block cut inside a code block is drawn joined to the next part (chat.css .chat-stream-cut)
+  const Block = React.memo(function StreamBlock(props) {
+    return markdownElement(React, Object.assign({}, props.md, { markdownStr: props.text }, props.cut ? { className: 'chat-stream-cut' } : {}));
+  }, (before, after) => before.text === after.text && before.md === after.md && before.cut === after.cut);
   component = function StreamMarkdown(props) {
     const entry = channels[props.channel];
     const [view, setView] = React.useState(entry.view);
@@ -63,7 +67,7 @@ function define() {
       return function () { if (entry.set === setView) { entry.set = null; } };
     }, [entry]);
     const md = markdownBase();
-    const blocks = view.blocks.map((text, i) => React.createElement(Block, { key: i, text: text, md: md }));
+    const blocks = view.blocks.map((text, i) => React.createElement(Block, { key: i, text: text, md: md, cut: !!view.cuts[i] }));
     return React.createElement(React.Fragment, null,
       React.createElement('div', { id: props.doneId, className: 'chat-stream-blocks' }, blocks),
       // the tail is always drawn (empty too): fmc's code is loaded before the first reply

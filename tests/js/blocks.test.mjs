@@ -1,7 +1,7 @@
 // assets/js/blocks.mjs: the streaming reply's final part and growing tail.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { BLOCK_CHARS, advanceSplit, growBlocks, newBlocks, newSplit } from '../../assets/js/blocks.mjs';
+import { BLOCK_CHARS, CODE_LINES, advanceSplit, growBlocks, newBlocks, newSplit } from '../../assets/js/blocks.mjs';
 
 function splitOf(text) { return advanceSplit(newSplit(), text); }
 
@@ -75,4 +75,29 @@ test('growBlocks: a code fence stays in the tail until it closes', () => {
   out = growBlocks(state, open + '```\n\nAfter.');
   assert.equal(out.blocks.join(''), open + '```\n\n');
   assert.equal(out.tail, 'After.');
+});
+
+test('growBlocks: a long open code block is cut every CODE_LINES lines and drawn joined', () => {
+  const state = newBlocks();
+  const head = 'Look:\n\n```python\n';
+  let text = head;
+  let out = null;
+  for (let k = 0; k < CODE_LINES * 2 + 5; k++) {
+    text += 'x = ' + k + '\n';
+    out = growBlocks(state, text + 'y');
+  }
+  // two cuts: each cut block ends with a closing fence, the next part reopens it
+  const cut = Object.keys(out.cuts).map(Number);
+  assert.equal(cut.length, 2);
+  cut.forEach((i) => assert.ok(out.blocks[i].endsWith('```\n'), out.blocks[i].slice(-20)));
+  assert.ok(out.tail.startsWith('```python\n'));
+  // without the synthetic fences the parts are the text, in order
+  const shown = out.blocks.join('') + out.tail;
+  assert.equal(shown.replace(/```\n```python\n/g, ''), text + 'y');
+  // the fence closes: the rest goes into a block that reopens it; nothing is cut after
+  text += '```\n\nAfter.';
+  out = growBlocks(state, text);
+  assert.equal(out.tail, 'After.');
+  assert.ok(out.blocks[out.blocks.length - 1].startsWith('```python\n'));
+  assert.equal(out.blocks.join('').replace(/```\n```python\n/g, '') + out.tail, text);
 });
