@@ -19,7 +19,7 @@ from chatcore.backend import BackendLoadError, load_backend
 from chatcore.connections import ConnectionRegistry
 from chatserver import slow_clients
 from chatserver import attachments_api
-from components import layout, login
+from components import bundles, layout, login
 from config import Settings, SettingsError, get_settings
 
 log = logging.getLogger("chat_app")
@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> dash.Dash:
         # modules are imported by assets/js/main.mjs, not listed one by one
         assets_path_ignore=["vendor", "js"],
     )
+    bundles.defer()  # fmc's bundle loads when the page first draws Markdown (components/bundles.py)
     # the IndexedDB library under assets/storage.js, before the page's own scripts
     app.config.external_scripts.append(app.get_asset_url(layout.VENDOR["dexie"]))
     app.config.external_scripts.append({"src": app.get_asset_url(PAGE_SCRIPT), "type": "module"})

@@ -147,7 +147,8 @@ def with_head_tags(index_string: str, dash_app) -> str:
 
 def bundle_urls(dash_app) -> list[str]:
     """The versioned URLs the page loads (Dash's scripts and stylesheets in its index,
-    under the base path, and the favicon) plus the icons: what the worker precaches. Call inside a request
+    under the base path, the bundles it loads on demand, and the favicon) plus the icons:
+    what the worker precaches. Call inside a request
     (Dash lists the assets folder on its first request)."""
     page = dash_app._generate_scripts_html() + dash_app._generate_css_dist_html()  # what index() writes
     prefix = base_path(dash_app)
@@ -156,6 +157,10 @@ def bundle_urls(dash_app) -> list[str]:
         url = html.unescape(url)
         if url.startswith(prefix) and is_versioned("/" + url[len(prefix):]) and url not in urls:
             urls.append(url)
+    # and the bundles the page loads on first need (fmc's Markdown: components/bundles.py)
+    from components import bundles  # here: the worker's config is built inside a request
+
+    urls += [url for url in bundles.urls(dash_app).values() if url not in urls]
     return urls + [_favicon_url(dash_app)] + [icon_url(dash_app, name) for name, _size, _purpose in ICONS]
 
 

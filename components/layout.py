@@ -22,6 +22,7 @@ from chatcore import presets as preset_spec
 from . import composer, header, ids, messages, sidebar
 from . import shortcuts
 from . import presets as presets_dialog
+from . import bundles
 from .paths import app_path
 from . import settings as settings_drawer
 from .texts import UI_TEXTS
@@ -65,6 +66,8 @@ def public_config(settings, locale: str = "en-US") -> dict:
         "stream_url": app_path("/api/chat/stream"),
         "login_url": app_path("/login"),
         "vendor_urls": {name: app_path("/assets/" + path) for name, path in VENDOR.items() if name != "dexie"},
+        # component bundles loaded on first need (components/bundles.py: fmc's Markdown)
+        "bundle_urls": bundles.urls(),
         # one definition of how Markdown renders (no raw HTML, the link filter) for
         # the streaming reply and the stored messages drawn by assets/js/render.mjs
         "markdown_props": messages.MARKDOWN_PROPS,

@@ -206,6 +206,8 @@ def test_a_commit_redraws_only_the_messages_it_changes(page, app_server):
     set_history(page, {"version": 5, "active_id": "c-keep", "conversations": [
         {"id": "c-keep", "title": "keep", "created_at": 1, "updated_at": 2, "messages": messages}]})
     expect(page.locator(".chat-message")).to_have_count(30)
+    # drawn as Markdown (fmc's bundle loads on first need, then the messages are drawn again)
+    expect(page.locator(".chat-message .markdown-body pre")).to_have_count(15)
     page.evaluate("() => { window.keptNodes = Array.from(document.querySelectorAll('.chat-message')); }")
     rebuilds = page.evaluate("window.chatDebug.shellRebuilds")
     page.evaluate("""() => {

@@ -102,3 +102,25 @@ def test_a_long_code_block_streams_in_joined_parts_and_ends_as_one(page, app_ser
     expect(stored).to_have_count(1)
     assert "value_79 = 79 * 2" in stored.inner_text()
     assert page.errors == []
+
+
+def test_the_markdown_bundle_loads_on_first_need_not_with_the_page(page, app_server, fresh_upstream):
+    """fmc's bundle (components/bundles.py) is not requested by an empty first screen; typing
+    in the composer loads it, and a stored conversation is drawn as Markdown."""
+    fmc = []
+    page.on("request", lambda r: fmc.append(r.url) if "feffery_markdown_components" in r.url else None)
+    open_chat(page, app_server.url)
+    page.wait_for_timeout(500)
+    assert fmc == [] and not page.evaluate("!!window.feffery_markdown_components")
+    page.fill("#chat-input", "typing means a reply is coming")
+    page.wait_for_function("() => !!(window.feffery_markdown_components && window.feffery_markdown_components.FefferyMarkdown)")
+    assert len(fmc) == 1 and ".min.js" in fmc[0]
+    # a reload with a stored conversation draws it as Markdown (loaded because it is needed)
+    fresh_upstream.script(Reply(chunks=["# Title\n\n", "- one\n", "- two\n"]))
+    page.press("#chat-input", "Enter")
+    wait_idle(page)
+    page.reload()
+    page.wait_for_selector("#chat-input")
+    expect(page.locator("#chat-messages .chat-message-assistant .markdown-body li")).to_have_count(2)
+    expect(page.locator("#chat-messages .chat-message-assistant .markdown-body h1")).to_have_text("Title")
+    assert page.errors == []

@@ -30,11 +30,31 @@ export function messageDict(spec, key) {
 
 function noop() {}
 /** fmc's FefferyMarkdown with `props` as a React element (outside Dash: no setProps);
- *  its text as plain text while fmc is not loaded. */
+ *  its text as plain text while fmc is not loaded (loadMarkdown). */
 export function markdownElement(React, props, key) {
-  const Markdown = window.feffery_markdown_components && window.feffery_markdown_components.FefferyMarkdown;
-  if (!Markdown) { return React.createElement('div', { key: key }, String(props.markdownStr || '')); }
+  const Markdown = markdownReady() && window.feffery_markdown_components.FefferyMarkdown;
+  if (!Markdown) { return React.createElement('div', { key: key, className: 'chat-md-plain' }, String(props.markdownStr || '')); }
   return React.createElement(Markdown, Object.assign({ key: key, setProps: noop }, props));
+}
+
+// fmc's bundle is not loaded with the page (components/bundles.py): loadMarkdown fetches it
+// on first need; whoever drew plain text meanwhile is told when it is there (onMarkdown).
+let markdownLoad = null;
+const markdownWaiters = [];
+/** Whether fmc's FefferyMarkdown can be drawn now. */
+export function markdownReady() { return !!(globalThis.window && window.feffery_markdown_components && window.feffery_markdown_components.FefferyMarkdown); }
+/** Call `fn` once fmc has loaded (never if it is loaded already). */
+export function onMarkdown(fn) { markdownWaiters.push(fn); }
+/** Load fmc's bundle once, from the page config's bundle_urls.markdown (a failed load may be tried again). */
+export function loadMarkdown(urls) {
+  if (markdownLoad || markdownReady() || !urls || !urls.markdown) { return; }
+  const script = document.createElement('script');
+  script.src = urls.markdown;
+  script.async = true;
+  script.onload = function () { markdownWaiters.splice(0).forEach((fn) => fn()); };
+  script.onerror = function () { markdownLoad = null; script.remove(); };
+  markdownLoad = script;
+  document.head.appendChild(script);
 }
 function toElement(React, node, key) {
   if (node === null || node === undefined || node === false) { return null; }

@@ -9,7 +9,7 @@ import { versionsAt } from './branches.mjs';
 import { asText, config, id, locale, setConfig, text } from './config.mjs';
 import { debug } from './debug.mjs';
 import { afterRender, noUpdate, setProps } from './dash.mjs';
-import { el, markdownEl, messageDict } from './messageview.mjs';
+import { el, loadMarkdown, markdownEl, markdownReady, messageDict, onMarkdown } from './messageview.mjs';
 import { loadMermaid } from './mermaid.mjs';
 import { effectiveSettings } from './payload.mjs';
 import { saveHistory, startStorage, store, trustedPrefs } from './persist.mjs';
@@ -169,10 +169,21 @@ function messageComponent(message, index, lastIndex, lastAssistant, versions) {
 /** messageComponent, memoized per message: an unchanged message yields the very same
  *  dict, so Dash/React can skip it when the list is drawn again. */
 let drawCache = {};
+// fmc's bundle loads on first need (messageview.mjs loadMarkdown): messages drawn as plain
+// text meanwhile are drawn again once it is there (drawKey includes markdownReady)
+let markdownHooked = false;
+export function needMarkdown() {
+  if (markdownReady()) { return; }
+  if (!markdownHooked) {
+    markdownHooked = true;
+    onMarkdown(() => setProps(id('VIEW_STORE'), { data: { limit: 0, at: Date.now() } }));
+  }
+  loadMarkdown(config().bundle_urls);
+}
 function drawMessage(message, index, lastIndex, lastAssistant, versions) {
   const key = [message.id, versions ? versions.current + '/' + versions.count : '', index === lastIndex, index === lastAssistant, message.finish_reason, message.stopped,
     message.incomplete, message.trimmed, message.model, JSON.stringify(message.usage || null), message.reasoning_ms,
-    !!state.reasoningOpen[message.id], !!state.selected[message.id], locale(), isDark(), !!window.mermaid].join('|');
+    !!state.reasoningOpen[message.id], !!state.selected[message.id], locale(), isDark(), !!window.mermaid, markdownReady()].join('|');
   const hit = drawCache[message.id];
   if (hit && hit.key === key && hit.content === message.content && hit.attachments === message.attachments) { return hit.dict; }
   const dict = messageComponent(message, index, lastIndex, lastAssistant, versions);
@@ -282,6 +293,7 @@ export function renderMessages(data, view, prefs, activeStored, cfg) {
   loadModels();
   const conversation = data ? activeConversation(data) : null;
   const messages = (conversation && conversation.messages) || [];
+  if (messages.length) { needMarkdown(); }
   const run = state.run;
   const switched = !conversation || conversation.id !== state.renderedId;
   state.renderedId = conversation ? conversation.id : null;

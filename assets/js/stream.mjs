@@ -11,6 +11,7 @@ import { debug } from './debug.mjs';
 import { setProps, toast, uid } from './dash.mjs';
 import { growBlocks, newBlocks } from './blocks.mjs';
 import { clearStreams, mountStreamViews, paintStream } from './streamview.mjs';
+import { loadMarkdown } from './messageview.mjs';
 import { requestPayload } from './payload.mjs';
 import { createSSEParser } from './sse.mjs';
 import { activeConversation, commit, editable, ensureData, findIndex, state } from './state.mjs';
@@ -221,6 +222,7 @@ export function startStream(conversation, opts) {
     credentials: 'same-origin'
   });
   setStreaming(true);
+  loadMarkdown(config().bundle_urls); // if typing did not load fmc's bundle already
   if (run.prefix) { drawText(run); }
   scrollToBottom(true);
   const element = document.getElementById(id('SCROLL'));

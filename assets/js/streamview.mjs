@@ -13,7 +13,7 @@
  */
 import { config, id } from './config.mjs';
 import { setProps } from './dash.mjs';
-import { markdownElement } from './messageview.mjs';
+import { markdownElement, onMarkdown } from './messageview.mjs';
 
 const NAMESPACE = 'chat_components';
 const EMPTY = { blocks: [], tail: '', cuts: {} };
@@ -46,6 +46,10 @@ export function clearStreams() {
 export function setStreamTheme(theme) {
   if (theme === codeTheme) { return; }
   codeTheme = theme;
+  redrawAll();
+}
+/** Draw both channels again (new fmc props: the theme changed or fmc has loaded). */
+function redrawAll() {
   mdProps = null;
   Object.keys(channels).forEach(function (channel) { const c = channels[channel]; if (c.set) { c.set(Object.assign({}, c.view)); } });
 }
@@ -74,6 +78,7 @@ function define() {
       React.createElement('div', { id: props.tailId, className: 'chat-stream-tailpart' }, markdownElement(React, Object.assign({}, md, { markdownStr: view.tail }))));
   };
   window[NAMESPACE] = Object.assign(window[NAMESPACE] || {}, { StreamMarkdown: component });
+  onMarkdown(redrawAll); // what was drawn as plain text, drawn again as Markdown
   return component;
 }
 
