@@ -47,7 +47,10 @@ def long_reply() -> tuple[str, int]:
     return prose + code, len(prose)
 
 
-def main() -> None:
+def measure() -> dict:
+    """One streamed long reply: {"chars", "deltas", "paints", "seconds", "prose": stats,
+    "code": stats, "others": [(s, ms)]}; stats = {"n", "median", "p95", "max", "over"} (ms,
+    over = paints above 16 ms) or None."""
     from playwright.sync_api import sync_playwright
 
     text, _ = long_reply()
@@ -109,24 +112,34 @@ def main() -> None:
     frames = [e for e in tasks if e.get("tdur", e.get("dur", 0)) >= 1000 and has_frame(e)]
     others = [e for e in tasks if e.get("tdur", e.get("dur", 0)) > 16000 and not has_frame(e)]
 
-    def report(label: str, selected: list[dict]) -> None:
+    def stats(selected: list[dict]) -> dict | None:
         values = sorted(e.get("tdur", e.get("dur", 0)) / 1000 for e in selected)
         if not values:
-            print(f"{label}: no paint tasks")
-            return
-        p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
-        over = sum(1 for v in values if v > 16)
-        print(f"{label}: {len(values)} tasks ≥ 1 ms, median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms, "
-              f"max {values[-1]:.1f} ms, {over} over 16 ms")
+            return None
+        return {"n": len(values), "median": statistics.median(values),
+                "p95": values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))],
+                "max": values[-1], "over": sum(1 for v in values if v > 16)}
 
-    print(f"reply {len(text):,} characters in {len(chunks)} deltas; {last['flushes']} paints, {last['total_ms'] / 1000:.1f} s")
-    print("other tasks over 16 ms (not paints): " + (", ".join(
-        f"{(e['ts'] - start) / 1e6:.2f} s: {e.get('tdur', e.get('dur', 0)) / 1000:.1f} ms" for e in others) or "none"))
-    if code is None:
-        report("whole reply", frames)
-    else:
-        report("prose (paragraphs, lists, tables)", [e for e in frames if e["ts"] < code])
-        report("growing code block at the tail", [e for e in frames if e["ts"] >= code])
+    prose = frames if code is None else [e for e in frames if e["ts"] < code]
+    return {"chars": len(text), "deltas": len(chunks), "paints": last["flushes"], "seconds": last["total_ms"] / 1000,
+            "prose": stats(prose), "code": None if code is None else stats([e for e in frames if e["ts"] >= code]),
+            "others": [((e["ts"] - start) / 1e6, e.get("tdur", e.get("dur", 0)) / 1000) for e in others]}
+
+
+def describe(values: dict | None) -> str:
+    """``stats`` of :func:`measure` as one line."""
+    if not values:
+        return "no paint tasks"
+    return (f"{values['n']} tasks ≥ 1 ms, median {values['median']:.1f} ms, p95 {values['p95']:.1f} ms, "
+            f"max {values['max']:.1f} ms, {values['over']} over 16 ms")
+
+
+def main() -> None:
+    result = measure()
+    print(f"reply {result['chars']:,} characters in {result['deltas']} deltas; {result['paints']} paints, {result['seconds']:.1f} s")
+    print("other tasks over 16 ms (not paints): " + (", ".join(f"{at:.2f} s: {d:.1f} ms" for at, d in result["others"]) or "none"))
+    print("prose (paragraphs, lists, tables): " + describe(result["prose"]))
+    print("growing code block at the tail: " + describe(result["code"]))
 
 
 if __name__ == "__main__":

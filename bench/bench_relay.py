@@ -107,7 +107,9 @@ def bench_cpu(table: Table, rounds: int, profile: bool, chunk_delay: float = 0.0
                       f"{per_chunk:.0f} µs ({deltas} deltas, {cpu:.2f} s CPU in {wall:.1f} s, {deltas / wall:.0f} deltas/s)",
                       "≤ 50 µs", per_chunk <= 50)
             if profile:
-                profile_worker(app, port, TEXT)
+                summary = profile_worker(app, port, TEXT, STREAMS)
+                if summary:
+                    table.notes.append(f"Relay at steady load ({STREAMS} streams, deltas {label}): " + summary)
         finally:
             app.stop()
         print("\n[2] The bare openai SDK consuming the same streams (gevent, 20 greenlets)", flush=True)

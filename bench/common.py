@@ -262,21 +262,29 @@ async def sse_request(host: str, port: int, body: bytes, *, path: str = "/api/ch
 
 @dataclass
 class Table:
-    """Rows of (metric, result, target, verdict) printed as a Markdown table."""
+    """Rows of (metric, previous, result, target, verdict) printed as a Markdown table;
+    ``previous`` maps a metric to its figure before this work (shown beside the result),
+    ``notes`` collects longer output (a profile) printed after the table."""
 
-    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+    rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    previous: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def add(self, metric: str, result: str, target: str = "", ok: bool | None = None) -> None:
         """Add a row; ``ok`` None means informational (no target)."""
         verdict = "" if ok is None else ("met" if ok else "MISSED")
-        self.rows.append((metric, result, target, verdict))
+        self.rows.append((metric, self.previous.get(metric, ""), result, target, verdict))
         print(f"  {metric}: {result}" + (f"   [target {target}: {verdict}]" if target else ""), flush=True)
 
     def markdown(self) -> str:
-        """The table as GitHub Markdown."""
-        lines = ["| Metric | Result | Target | |", "| --- | --- | --- | --- |"]
-        lines += [f"| {m} | {r} | {t} | {v} |" for m, r, t, v in self.rows]
-        return "\n".join(lines)
+        """The table as GitHub Markdown (a Previous column when any row has one)."""
+        if any(prev for _, prev, _, _, _ in self.rows):
+            lines = ["| Metric | Previous | Result | Target | |", "| --- | --- | --- | --- | --- |"]
+            lines += [f"| {m} | {p} | {r} | {t} | {v} |" for m, p, r, t, v in self.rows]
+        else:
+            lines = ["| Metric | Result | Target | |", "| --- | --- | --- | --- |"]
+            lines += [f"| {m} | {r} | {t} | {v} |" for m, _, r, t, v in self.rows]
+        return "\n".join(lines + [""] + self.notes if self.notes else lines)
 
 
 def machine_note() -> str:
