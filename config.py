@@ -177,14 +177,16 @@ class Settings(BaseSettings):
         description="Directory of the precompressed Dash bundles (chatserver/compression.py), shared by the workers; "
         "default: <temp dir>/dash-chat-bundles-<uid>.",
     )
-    # off by default for now: with it on, the page through nginx over HTTPS (HTTP/2) did not
-    # start its first callbacks in tests/test_deploy_nginx.py (not yet understood)
+    # on by default: each fingerprinted bundle is compressed once, in a child process at
+    # start-up (chatserver/compression.py); until its files are ready it is served as before
     bundle_brotli_level: int = Field(
-        default=0, ge=0, le=11,
-        description="Brotli quality of the precompressed bundles, e.g. 11 (0 = no precompressed store, the default).",
+        default=11, ge=0, le=11,
+        description="Brotli quality of the precompressed bundles (11, the strongest, by default; "
+        "0 = no precompressed store: bundles are only compressed on the fly).",
     )
     bundle_gzip_level: int = Field(
-        default=9, ge=0, le=9, description="gzip level of the precompressed bundles (0 = no precompressed store)."
+        default=9, ge=0, le=9,
+        description="gzip level of the precompressed bundles (9 by default; 0 = no precompressed store).",
     )
     request_body_timeout: float = Field(
         default=10.0, gt=0, le=3600, description="Seconds a request body may send nothing before it gets 408."

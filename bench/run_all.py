@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    KEY, ROOT, Proc, Table, run_async, chat_body, free_port, machine_note, median, p95, raise_nofile,
+    KEY, ROOT, Proc, Table, run_async, chat_body, free_port, machine_note, median, p95, prepare_bundles, raise_nofile,
     sse_request, start_gunicorn, start_upstream, tmpdir, wait_http,
 )
 from tests.conftest import NO_LIMITS  # noqa: E402
@@ -748,6 +748,7 @@ def main(argv: list[str] | None = None) -> int:
     print("machine:", note)
     table = Table(previous=PREVIOUS)
     started = time.monotonic()
+    print(f"bundles compressed into the shared cache in {prepare_bundles():.0f} s (Brotli 11, gzip 9)", flush=True)
     # (worker class, workers, threads): the shipped default first, then the alternative.
     configs = [("gevent", 1, 0), ("gevent", 2, 0), ("gthread", 2, 600)]
     from playwright.sync_api import sync_playwright

@@ -25,7 +25,11 @@ serves streams; until a bundle's file is ready it is served as before. A cached 
 served straight from the file with ``Content-Encoding``, ``Vary: Accept-Encoding`` and
 ``Cache-Control: public, max-age=31536000, immutable`` (its URL changes with its
 content). The bundles of the page are queued at start-up (``warm``), others (async
-chunks) when first requested.
+chunks) when first requested. Warming reads each bundle from its view alone, never
+through the app's request hooks (see ``view_body``: a request at start-up ran Dash's
+one-time setup before the callbacks existed, and the page started none). The store is on
+by default (``BUNDLE_BROTLI_LEVEL`` 11, ``BUNDLE_GZIP_LEVEL`` 9; 0 turns it off); the child
+runs at a lower CPU priority (nice 10).
 """
 
 from __future__ import annotations
@@ -130,8 +134,11 @@ def compress_file(raw: Path, br_level: int, gzip_level: int) -> None:
                          (".gz", lambda: gzip.compress(data, compresslevel=gzip_level, mtime=0))):
         target = stem.with_suffix(suffix)
         temp = target.with_suffix(suffix + ".tmp%d" % os.getpid())
-        temp.write_bytes(body())
-        os.replace(temp, target)
+        try:
+            temp.write_bytes(body())
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)  # only left when the write failed
     raw.unlink(missing_ok=True)
 
 
@@ -156,6 +163,7 @@ class BundleStore:
         self._worker: threading.Thread | None = None
 
     def key(self, path: str) -> str:
+        """The file stem of ``path``'s bundle: 40 hex digits of SHA-256 over the path and levels."""
         return hashlib.sha256(f"{path}|br{self.br_level}|gz{self.gzip_level}".encode()).hexdigest()[:40]
 
     def lookup(self, path: str, accept_encoding: str) -> tuple[Path, str] | None:
@@ -170,7 +178,12 @@ class BundleStore:
                     return candidate, coding
         return None
 
+    def ready(self, path: str) -> bool:
+        """True when both compressed files of ``path`` exist (the ``.gz`` is written last)."""
+        return (self.directory / self.key(path)).with_suffix(".gz").is_file()
+
     def pending(self) -> int:
+        """Bundles queued or being compressed by this store (this process only)."""
         with self._lock:
             return len(self._queued) + self._busy
 
@@ -281,7 +294,7 @@ def install(server: Flask, settings=None) -> Compress:
         COMPRESS_ALGORITHM_STREAMING=["br", "zstd", "deflate"],
     )
     compress = Compress(server)
-    br_level = int(getattr(settings, "bundle_brotli_level", 0))
+    br_level = int(getattr(settings, "bundle_brotli_level", 11))
     gzip_level = int(getattr(settings, "bundle_gzip_level", 9))
     if br_level > 0 and gzip_level > 0:
         directory = getattr(settings, "bundle_cache_dir", None) or default_cache_dir()
@@ -294,26 +307,83 @@ def install(server: Flask, settings=None) -> Compress:
     return compress
 
 
-def warm(app) -> None:
-    """Queue the page's own bundles (the scripts and styles of its HTML) at start-up, in
-    the background, so the first visitor already gets them at the strongest levels."""
+def _route_path(app, path: str) -> str:
+    """``path`` as the page links it (``requests_pathname_prefix``) → as Flask routes it
+    (``routes_pathname_prefix``); the same string when both prefixes are ``/``."""
+    requests_prefix = app.config.requests_pathname_prefix or "/"
+    routes_prefix = app.config.routes_pathname_prefix or "/"
+    if path.startswith(requests_prefix):
+        return routes_prefix + path[len(requests_prefix):]
+    return path
+
+
+def view_body(server: Flask, path: str) -> bytes | None:
+    """The uncompressed body the view function of ``path`` answers with, or None when it
+    does not answer 200 (no route, 404, …).
+
+    Only the view runs (``dispatch_request``), in a request context of its own: no
+    ``before_request``/``after_request`` hook of the app. That matters for Dash: its
+    ``before_request`` hook ``_setup_server`` runs once per app and copies the callbacks
+    registered with ``dash.callback`` so far into ``/_dash-dependencies``. chat_app
+    registers them (``import callbacks``) after ``create_app`` has returned, so a request
+    through the full pipeline at start-up (as ``warm`` once made with a test client) froze
+    that list empty: the page loaded, and no callback ever ran.
+    """
+    from werkzeug.exceptions import HTTPException
+
+    with server.test_request_context(path, headers={"Accept-Encoding": "identity"}):
+        try:
+            response = server.make_response(server.dispatch_request())
+        except HTTPException:
+            return None
+        if response.status_code != 200:
+            return None
+        response.direct_passthrough = False  # a file response: read it through
+        return response.get_data()
+
+
+def warm(app) -> threading.Thread | None:
+    """Queue the page's own bundles (the scripts and styles of its HTML, and the bundles it
+    loads on demand: components/bundles.py) at start-up, in
+    the background, so that they are soon served at the store's levels; meanwhile they are
+    served as before (flask-compress on the fly).
+
+    Each bundle's bytes come from its view function alone (``view_body``): warming never
+    runs the app's request hooks, so it cannot trigger Dash's one-time setup before
+    chat_app has registered its callbacks. Returns the warming thread (tests join it), or
+    None when the store is off.
+    """
     server = app.server
-    if "chat_bundles" not in server.extensions:
-        return
+    store: BundleStore | None = server.extensions.get("chat_bundles")
+    if store is None:
+        return None
 
     def run() -> None:
         try:
+            from components import bundles  # the page's on-demand bundles (fmc's Markdown)
+
             with server.test_request_context("/"):
                 html = app._generate_scripts_html() + app._generate_css_dist_html()  # noqa: SLF001 (Dash's own list)
-            paths = sorted(set(re.findall(r'(?:src|href)="([^"?]*/_dash-component-suites/[^"?]+)', html)))
-            client = server.test_client()
-            for path in paths:
-                client.get(path, headers={"Accept-Encoding": "identity"})
+                on_demand = list(bundles.urls(app).values())
+            links = sorted(set(re.findall(r'(?:src|href)="([^"?]*/_dash-component-suites/[^"?]+)', html)) | set(on_demand))
+            for path in (_route_path(app, link) for link in links):
+                if store.ready(path) or not _FINGERPRINTED_ANYWHERE.search(path):
+                    continue
+                body = view_body(server, path)
+                if body is not None:
+                    store.add(path, body)
         except Exception as exc:  # noqa: BLE001 — warming is an optimisation, never fatal
             log.warning("warming the bundle cache failed: %s", exc)
 
-    threading.Thread(target=run, name="bundle-warm", daemon=True).start()
+    thread = threading.Thread(target=run, name="bundle-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 if __name__ == "__main__":  # the child process of BundleStore: python -m chatserver.compression RAW BR GZ
+    if hasattr(os, "nice"):
+        try:
+            os.nice(10)  # background work: the workers (and everything else) get the CPU first
+        except OSError:
+            pass
     compress_file(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

@@ -31,7 +31,13 @@ def defer() -> None:
 def urls(app: dash.Dash | None = None) -> dict[str, str]:
     """``{name: URL}`` of the ON_DEMAND bundles: Dash's fingerprinted component-suite URL
     under the base path (``/_dash-component-suites/<namespace>/<file>.v<version>m<mtime>.js``),
-    served with Dash's long-lived caching. Needs an app (``dash.get_app()`` by default)."""
-    app = app or dash.get_app()
+    served with Dash's long-lived caching, for ``app`` (``dash.get_app()`` by default);
+    ``{}`` outside an app (tests that build the page config directly: the page then draws
+    Markdown as plain text)."""
+    if app is None:
+        try:
+            app = dash.get_app()
+        except Exception:  # no app yet
+            return {}
     return {name: app._collect_and_register_resources([{"relative_package_path": path, "namespace": namespace}])[0]  # noqa: SLF001
             for name, (namespace, path) in ON_DEMAND.items()}

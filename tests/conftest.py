@@ -74,6 +74,13 @@ def disconnect_before_first_token(upstream: UpstreamServer, port: int) -> tuple[
     return closed_at, upstream.wait_closed(1, timeout=5)
 
 
+# The precompressed bundle store is on in tests as in production, at cheap levels: the
+# defaults (Brotli 11, gzip 9) take ~10 s of CPU per fresh cache (15-30 s on 2 cores),
+# which would compete with the browser tests; the files go to the default cache dir, made once per machine.
+# Every AppProcess gets them unless the environment (or its env) sets others.
+BUNDLE_LEVELS = {"BUNDLE_BROTLI_LEVEL": "5", "BUNDLE_GZIP_LEVEL": "6"}
+
+
 class AppProcess:
     """`python chat_app.py` (or any command) in a subprocess on a free port."""
 
@@ -84,6 +91,8 @@ class AppProcess:
         self.log_path.parent.mkdir(exist_ok=True)
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HTTP_PROXY", "HTTPS_PROXY"))}
         full_env.update({"HOST": "127.0.0.1", "PORT": str(self.port), "PYTHONUNBUFFERED": "1"})
+        for name, level in BUNDLE_LEVELS.items():
+            full_env.setdefault(name, level)
         full_env.update(env)
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
@@ -168,6 +177,7 @@ def make_settings(upstream: UpstreamServer | None = None, **overrides):
         "openai_model": "test-model",
         "request_timeout": 5,
         "max_retries": 0,
+        **{name.lower(): int(level) for name, level in BUNDLE_LEVELS.items()},  # the store's test levels
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -14,11 +14,17 @@ from playwright.sync_api import Page, expect
 REPLY_TIMEOUT_MS = 15000
 
 
+# No Markdown is drawn as plain text: fmc's bundle loads on first need (components/bundles.py)
+# and whatever was drawn meanwhile as plain text (.chat-md-plain) is drawn again once it is there.
+MARKDOWN_DRAWN_JS = "() => !document.querySelector('.chat-md-plain')"
+
+
 def open_chat(page: Page, url: str) -> None:
-    """Load the page and wait until the history has been read and drawn once."""
+    """Load the page and wait until the history has been read and drawn once (as Markdown)."""
     page.goto(url)
     page.wait_for_selector("#chat-input")
     page.wait_for_function("() => window.chatDebug && window.chatDebug.lastRender !== null")
+    page.wait_for_function(MARKDOWN_DRAWN_JS, timeout=REPLY_TIMEOUT_MS)
 
 
 def history(page: Page) -> dict | None:
@@ -36,8 +42,9 @@ def active(page: Page) -> dict:
 
 
 def wait_idle(page: Page) -> None:
-    """Wait until no reply is streaming."""
+    """Wait until no reply is streaming and the messages are drawn as Markdown."""
     page.wait_for_function("() => !window.chatDebug.streaming()", timeout=REPLY_TIMEOUT_MS)
+    page.wait_for_function(MARKDOWN_DRAWN_JS, timeout=REPLY_TIMEOUT_MS)
 
 
 def send(page: Page, text: str) -> None:

@@ -133,6 +133,7 @@ def test_the_app_serves_its_bundles_from_the_store_after_warming(tmp_path):
     import re as _re
 
     from chat_app import create_app
+    from components import bundles
     from tests.conftest import make_settings
 
     app = create_app(make_settings(bundle_cache_dir=str(tmp_path), bundle_brotli_level=3, bundle_gzip_level=3))
@@ -140,8 +141,12 @@ def test_the_app_serves_its_bundles_from_the_store_after_warming(tmp_path):
     client = app.server.test_client()
     html = client.get("/").get_data(as_text=True)
     urls = _re.findall(r'src="(/_dash-component-suites/[^"]+\.js)"', html)
-    fingerprinted = [u for u in urls if compression._FINGERPRINTED_ANYWHERE.search(u)]
-    assert len(fingerprinted) >= 5
+    # and the bundles the page loads on first need (components/bundles.py: fmc, not in the page)
+    with app.server.test_request_context("/"):
+        on_demand = list(bundles.urls(app).values())
+    assert on_demand and not set(on_demand) & set(urls)
+    fingerprinted = [u for u in urls + on_demand if compression._FINGERPRINTED_ANYWHERE.search(u)]
+    assert len(fingerprinted) >= 6
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (store.pending() or not all(store.lookup(u, "br") for u in fingerprinted)):
         time.sleep(0.1)
@@ -159,3 +164,71 @@ def test_settings_turn_the_store_off(tmp_path):
 
     app = create_app(make_settings(bundle_cache_dir=str(tmp_path), bundle_brotli_level=0))
     assert "chat_bundles" not in app.server.extensions
+
+
+def test_warming_leaves_dash_first_request_setup_to_the_first_real_request(tmp_path, monkeypatch):
+    """The cause of the page that loaded but never started a callback (first seen through
+    nginx over HTTPS, tests/test_deploy_nginx.py): ``warm`` fetched the bundles through the
+    app's whole request pipeline, so Dash's one-time ``before_request`` hook
+    (``_setup_server``) ran at start-up, before chat_app registers its ``dash.callback``s
+    (``import callbacks`` after ``create_app``): ``/_dash-dependencies`` stayed ``[]``.
+    Warming must read each bundle from its view alone: no request hook of the app runs,
+    callbacks registered after ``warm`` are served, and the bundles are still stored."""
+    import dash
+    from dash import Input, Output, dcc, html
+    from dash import _callback
+
+    # a private global callback registry: nothing leaks into (or is taken from) other tests
+    monkeypatch.setattr(_callback, "GLOBAL_CALLBACK_LIST", [])
+    monkeypatch.setattr(_callback, "GLOBAL_CALLBACK_MAP", {})
+    app = dash.Dash(__name__, serve_locally=True, compress=False)
+    app.layout = html.Div([dcc.Input(id="warm-in"), html.Div(id="warm-out")])
+    compression.install(app.server, SimpleNamespace(bundle_cache_dir=str(tmp_path), bundle_brotli_level=2,
+                                                    bundle_gzip_level=2))
+    hooks: list[str] = []
+    app.server.before_request(lambda: hooks.append("before") and None)
+    thread = compression.warm(app)
+    assert thread is not None
+    thread.join(30)
+    assert not thread.is_alive()
+    hooks_while_warming = list(hooks)
+
+    @dash.callback(Output("warm-out", "children"), Input("warm-in", "value"))
+    def echo(value):  # registered after create_app, as chat_app's `import callbacks`
+        return value
+
+    client = app.server.test_client()
+    assert client.get("/").status_code == 200
+    dependencies = client.get("/_dash-dependencies").get_json()
+    assert [d["output"] for d in dependencies] == ["warm-out.children"], dependencies
+    assert hooks_while_warming == []  # warming ran none of the app's request hooks
+    wait_done(app.server)
+    stored = [p for p in tmp_path.iterdir() if p.suffix == ".br"]
+    assert len(stored) >= 3, sorted(p.name for p in tmp_path.iterdir())  # the page's bundles were queued
+    html_page = client.get("/").get_data(as_text=True)
+    import re as _re
+
+    renderer = next(u for u in _re.findall(r'src="([^"]+)"', html_page) if "dash_renderer" in u)
+    response = client.get(renderer, headers={"Accept-Encoding": "br"})
+    assert response.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(response.data) == client.get(renderer, headers={"Accept-Encoding": "identity"}).data
+
+
+def test_warming_is_skipped_for_bundles_already_stored(tmp_path, monkeypatch):
+    """A restart with the cache already made queues nothing (no bundle read, no child)."""
+    import dash
+    from dash import html
+
+    app = dash.Dash(__name__, serve_locally=True, compress=False)
+    app.layout = html.Div("x")
+    compression.install(app.server, SimpleNamespace(bundle_cache_dir=str(tmp_path), bundle_brotli_level=2,
+                                                    bundle_gzip_level=2))
+    compression.warm(app).join(30)
+    wait_done(app.server)
+    made = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    assert made and all(name.endswith((".br", ".gz")) for name in made)
+    read: list[str] = []
+    monkeypatch.setattr(compression, "view_body", lambda server, path: read.append(path))
+    compression.warm(app).join(30)
+    assert read == [] and app.server.extensions["chat_bundles"].pending() == 0
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == made

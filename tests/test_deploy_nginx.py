@@ -237,13 +237,21 @@ def test_https_site_redirects_and_streams_live(fresh_upstream, nginx_https):
 
 
 def test_https_site_chat_in_browser(fresh_upstream, nginx_https, browser):
-    """A real page over HTTPS through nginx: it loads, sends a message and shows the reply."""
+    """A real page over HTTPS through nginx: it loads, sends a message and shows the reply.
+
+    The precompressed bundle store is on (tests/conftest.py BUNDLE_LEVELS): its warming at
+    start-up once ran Dash's one-time request setup before chat_app had registered its
+    callbacks, so ``/_dash-dependencies`` was ``[]`` and no callback started
+    (tests/test_bundle_store.py::test_warming_leaves_dash_first_request_setup_to_the_first_real_request).
+    """
     _, https_url, _ = nginx_https
     context = browser.new_context(ignore_https_errors=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(https_url + "/")
+    with page.expect_response(lambda response: response.url.endswith("/_dash-dependencies")) as dependencies:
+        page.goto(https_url + "/")
+    assert len(dependencies.value.json()) > 10  # the page's callbacks
     page.wait_for_selector("#chat-input", state="visible", timeout=20000)
     page.fill("#chat-input", "hello through nginx")
     page.click("#chat-send-button")

@@ -31,6 +31,10 @@ export const CLS = Object.freeze({
   streamActive: 'chat-message chat-message-assistant chat-stream-active',
   streamIdle: 'chat-stream-idle',
   streamTail: 'chat-stream-tail',          // the element the streaming cursor follows (stream.mjs)
+  streamBlocks: 'chat-stream-blocks',      // the streamed reply's finished blocks (streamview.mjs)
+  streamTailPart: 'chat-stream-tailpart',  // and its growing tail
+  streamCut: 'chat-stream-cut',            // a block that ends inside a code block the next part continues
+  markdownPlain: 'chat-md-plain',          // Markdown drawn as plain text until fmc's bundle has loaded
   showEarlier: 'chat-show-earlier',
   messagesChunk: 'chat-messages-chunk',     // a shell of #chat-messages holding some messages (render.mjs)
   action: (name) => 'chat-action chat-action-' + name,

@@ -12,6 +12,8 @@
  * Tags and attribute names are allowlisted (no event handlers, no raw HTML): text and
  * values from stored messages are strings only.
  */
+import { CLS } from './classes.mjs';
+
 const NAMESPACE = 'chat_components';
 const TAGS = new Set(['div', 'span', 'button', 'details', 'summary', 'img', 'input', 'label']);
 const ATTR = /^(data-[a-z-]+|aria-[a-z]+|title|disabled|src|alt|open|role|type|defaultChecked|tabIndex)$/;
@@ -33,7 +35,7 @@ function noop() {}
  *  its text as plain text while fmc is not loaded (loadMarkdown). */
 export function markdownElement(React, props, key) {
   const Markdown = markdownReady() && window.feffery_markdown_components.FefferyMarkdown;
-  if (!Markdown) { return React.createElement('div', { key: key, className: 'chat-md-plain' }, String(props.markdownStr || '')); }
+  if (!Markdown) { return React.createElement('div', { key: key, className: CLS.markdownPlain }, String(props.markdownStr || '')); }
   return React.createElement(Markdown, Object.assign({ key: key, setProps: noop }, props));
 }
 

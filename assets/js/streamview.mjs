@@ -14,6 +14,7 @@
 import { config, id } from './config.mjs';
 import { setProps } from './dash.mjs';
 import { markdownElement, onMarkdown } from './messageview.mjs';
+import { CLS } from './classes.mjs';
 
 const NAMESPACE = 'chat_components';
 const EMPTY = { blocks: [], tail: '', cuts: {} };
@@ -60,7 +61,7 @@ function define() {
   const React = window.React;
   // a block cut inside a code block is drawn joined to the next part (chat.css .chat-stream-cut)
   const Block = React.memo(function StreamBlock(props) {
-    return markdownElement(React, Object.assign({}, props.md, { markdownStr: props.text }, props.cut ? { className: 'chat-stream-cut' } : {}));
+    return markdownElement(React, Object.assign({}, props.md, { markdownStr: props.text }, props.cut ? { className: CLS.streamCut } : {}));
   }, (before, after) => before.text === after.text && before.md === after.md && before.cut === after.cut);
   component = function StreamMarkdown(props) {
     const entry = channels[props.channel];
@@ -73,9 +74,9 @@ function define() {
     const md = markdownBase();
     const blocks = view.blocks.map((text, i) => React.createElement(Block, { key: i, text: text, md: md, cut: !!view.cuts[i] }));
     return React.createElement(React.Fragment, null,
-      React.createElement('div', { id: props.doneId, className: 'chat-stream-blocks' }, blocks),
+      React.createElement('div', { id: props.doneId, className: CLS.streamBlocks }, blocks),
       // the tail is always drawn (empty too): fmc's code is loaded before the first reply
-      React.createElement('div', { id: props.tailId, className: 'chat-stream-tailpart' }, markdownElement(React, Object.assign({}, md, { markdownStr: view.tail }))));
+      React.createElement('div', { id: props.tailId, className: CLS.streamTailPart }, markdownElement(React, Object.assign({}, md, { markdownStr: view.tail }))));
   };
   window[NAMESPACE] = Object.assign(window[NAMESPACE] || {}, { StreamMarkdown: component });
   onMarkdown(redrawAll); // what was drawn as plain text, drawn again as Markdown

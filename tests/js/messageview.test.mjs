@@ -51,7 +51,7 @@ test('an input or img gets no children; the checkbox keeps its state attribute',
 
 test('Markdown is fmc\'s component with the given props, or plain text without fmc', () => {
   const props = { markdownStr: '**x**', codeTheme: 'a11y-light' };
-  assert.deepEqual(draw(markdownEl(props)), { type: 'div', props: { key: undefined }, children: ['**x**'] });
+  assert.deepEqual(draw(markdownEl(props)), { type: 'div', props: { key: undefined, className: 'chat-md-plain' }, children: ['**x**'] });
   const Markdown = function FefferyMarkdown() {};
   window.feffery_markdown_components = { FefferyMarkdown: Markdown };
   const out = draw(markdownEl(props));
