@@ -16,7 +16,7 @@ REPLY_TIMEOUT_MS = 15000
 
 # No Markdown is drawn as plain text: fmc's bundle loads on first need (components/bundles.py)
 # and whatever was drawn meanwhile as plain text (.chat-md-plain) is drawn again once it is there.
-MARKDOWN_DRAWN_JS = "() => !document.querySelector('.chat-md-plain')"
+MARKDOWN_DRAWN_JS = "() => !Array.from(document.querySelectorAll('.chat-md-plain')).some((e) => e.textContent)"
 
 
 def open_chat(page: Page, url: str) -> None:
