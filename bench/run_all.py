@@ -196,8 +196,11 @@ def bench_simultaneous(table: Table, n: int) -> None:
         direct = [v for v in json.loads(done.stdout.strip().splitlines()[-1]) if v is not None]
         port = int(app_url.rsplit(":", 1)[1])
         warm_up(port, 4)
-        results = run_async(asyncio.gather(*(sse_request("127.0.0.1", port, chat_body(f"simultaneous {i} " + "w " * 40))
-                                             for i in range(n))))
+        async def all_at_once():
+            return await asyncio.gather(*(sse_request("127.0.0.1", port, chat_body(f"simultaneous {i} " + "w " * 40))
+                                          for i in range(n)))
+
+        results = run_async(all_at_once())
         through = [r.ttft for r in results if r.ok and r.ttft is not None]
         errors = n - len(through)
         table.add(f"{n} simultaneous requests, direct SDK TTFT (baseline; upstream first token 300 ms)",
@@ -753,24 +756,28 @@ def main(argv: list[str] | None = None) -> int:
     configs = [("gevent", 1, 0), ("gevent", 2, 0), ("gthread", 2, 600)]
     from playwright.sync_api import sync_playwright
 
-    if "paint" in sections:  # these benches start their own Playwright
-        bench_paint(table, args.quick)
+    def run(name: str, section, *section_args) -> None:
+        """One section; a failure is a row of the table, and the run goes on."""
+        if name not in sections:
+            return
+        try:
+            section(table, *section_args)
+        except Exception as exc:  # noqa: BLE001 — report it and measure the rest
+            import traceback
+
+            traceback.print_exc()
+            table.add(f"Section {name}", f"FAILED: {type(exc).__name__}: {exc}"[:200])
+
+    run("paint", bench_paint, args.quick)  # these benches start their own Playwright
     with sync_playwright() as playwright:
         browser = launch_browser(playwright) if sections & {"ttft", "page", "history", "stop"} else None
-        if "ttft" in sections:
-            bench_ttft(table, args.quick, browser)
-        if "relay" in sections:
-            bench_relay_section(table, args.quick, args.profile)
-        if "concurrency" in sections:
-            bench_concurrency(table, args.quick, configs)
-        if "cpu" in sections:
-            bench_cpu(table, args.quick, [("gevent", 1, 0), ("gthread", 1, 64)], args.profile)
-        if "page" in sections:
-            bench_page(table, args.quick, browser)
-        if "history" in sections:
-            bench_history(table, args.quick, browser)
-        if "stop" in sections:
-            bench_stop(table, args.quick, browser)
+        run("ttft", bench_ttft, args.quick, browser)
+        run("relay", bench_relay_section, args.quick, args.profile)
+        run("concurrency", bench_concurrency, args.quick, configs)
+        run("cpu", bench_cpu, args.quick, [("gevent", 1, 0), ("gthread", 1, 64)], args.profile)
+        run("page", bench_page, args.quick, browser)
+        run("history", bench_history, args.quick, browser)
+        run("stop", bench_stop, args.quick, browser)
         if browser is not None:
             browser.close()
     elapsed = time.monotonic() - started
