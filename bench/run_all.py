@@ -427,7 +427,7 @@ def print_profile(raw: Path, top: int = 14) -> str:
         own[frames[-1]] = own.get(frames[-1], 0) + n
     lines = [f"py-spy profile of the worker ({total} samples at 200 Hz), most self time:", ""]
     lines += [f"    {100 * n / max(total, 1):5.1f}%  {frame[:110]}" for frame, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]]
-    ours = [(frame, n) for frame, n in inclusive.items() if "/chatcore/" in frame or "/chatserver/" in frame]
+    ours = [(frame, n) for frame, n in inclusive.items() if "chatcore/" in frame or "chatserver/" in frame]
     lines += ["", "the project's own functions, inclusive:", ""]
     lines += [f"    {100 * n / max(total, 1):5.1f}%  {frame[:110]}" for frame, n in sorted(ours, key=lambda kv: -kv[1])[:8]]
     text = "\n".join(lines)
@@ -545,10 +545,11 @@ def big_history(n: int) -> dict:
         role = "user" if i % 2 == 0 else "assistant"
         content = (f"Question {i}: how does item {i} work? 你好" if role == "user"
                    else f"Answer {i}.\n\n" + lorem(600 + (i % 7) * 50))
-        messages.append({"id": f"m{i}", "role": role, "content": content, "created_at": now - (n - i) * 1000})
+        messages.append({"id": f"m{i}", "role": role, "content": content, "created_at": now - (n - i) * 1000,
+                         "seq": now - n * 1000 + i // 2})
     conversation = {"id": "c-big", "title": "Big conversation", "created_at": now - n * 1000, "updated_at": now,
                     "settings": {}, "error": None, "messages": messages}
-    return {"version": 1, "active_id": "c-big", "conversations": [conversation]}
+    return {"version": 5, "active_id": "c-big", "conversations": [conversation]}
 
 
 OPENED_JS = """(n) => {
@@ -583,9 +584,10 @@ def bench_history(table: Table, quick: bool, browser) -> None:
         page = context.new_page()
         page.goto(app_url + "/")
         page.wait_for_function(USABLE_JS, polling="raf", timeout=30000)
-        page.evaluate("(data) => window.dash_clientside.set_props('chat-history-store', {data: data})", data)
+        # as a restore does: coerced against the schema, committed, written to IndexedDB
+        page.evaluate("(data) => window.chatDebug.replaceHistory(data)", data)
         page.wait_for_function(OPENED_JS, arg=n, polling="raf", timeout=60000)
-        time.sleep(2.0)  # let FefferyLocalLargeStorage write it to IndexedDB
+        time.sleep(2.0)  # let assets/storage.js write it to IndexedDB
         opens, drawn = [], None
         for _ in range(2 if quick else 4):
             page.reload()
