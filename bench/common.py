@@ -323,7 +323,7 @@ class Table:
         else:
             lines = ["| Metric | Result | Target | |", "| --- | --- | --- | --- |"]
             lines += [f"| {m} | {r} | {t} | {v} |" for m, _, r, t, v in self.rows]
-        return "\n".join(lines + [""] + self.notes if self.notes else lines)
+        return "\n\n".join(["\n".join(lines)] + self.notes)
 
 
 def machine_note() -> str:
