@@ -16,7 +16,7 @@
  * created_at), so two tabs' turns never interleave.
  *
  * Version plan (STORE_VERSION, defined once in chatcore/schema.py → config.schema):
- *   1  one localforage value 'chat-history-store' (fuc.FefferyLocalLargeStorage),
+ *   1  one localforage value (fuc.FefferyLocalLargeStorage; where: chatcore/schema.py LEGACY_STORE),
  *      the whole history as JSON — releases up to 2026-11.
  *   2  this database: conversations {id, title, created_at, updated_at, pinned,
  *      settings, error}, messages {id, conv_id, seq, role, content, …}, meta {key}.
@@ -47,7 +47,6 @@
   'use strict';
 
   var DB_NAME = 'dash-chat';
-  var LEGACY = { db: 'localforage', key: 'chat-history-store' };
   var CHUNK = 50; // conversations per migration transaction
   var TABLES = { conversations: 'id, updated_at, pinned', messages: 'id, conv_id, [conv_id+seq]', meta: 'key' };
   var IMAGES = { images: 'id, conv_id, msg_id' }; // IndexedDB schema version 2 (format 4): {id, conv_id, msg_id, blob}
@@ -164,13 +163,14 @@
     return db;
   }
 
-  /** Read the version-1 value (localforage keeps JSON text) without creating its database. */
-  function readLegacy() {
-    var list = indexedDB.databases ? indexedDB.databases() : Promise.resolve([{ name: LEGACY.db }]);
+  /** Read the version-1 value at `where` ({db, key}; localforage keeps JSON text) without creating its database. */
+  function readLegacy(where) {
+    if (!where) { return Promise.resolve(null); }
+    var list = indexedDB.databases ? indexedDB.databases() : Promise.resolve([{ name: where.db }]);
     return list.then(function (dbs) {
-      if (!dbs.some(function (d) { return d.name === LEGACY.db; })) { return null; }
+      if (!dbs.some(function (d) { return d.name === where.db; })) { return null; }
       return new Promise(function (resolve) {
-        var open = indexedDB.open(LEGACY.db);
+        var open = indexedDB.open(where.db);
         open.onerror = function () { resolve(null); };
         open.onupgradeneeded = function () { open.transaction.abort(); };
         open.onsuccess = function () {
@@ -180,7 +180,7 @@
           var tx = db.transaction(names, 'readonly');
           var found = null;
           names.forEach(function (name) {
-            var req = tx.objectStore(name).get(LEGACY.key);
+            var req = tx.objectStore(name).get(where.key);
             req.onsuccess = function () { if (req.result !== undefined && found === null) { found = { store: name, value: req.result }; } };
           });
           tx.oncomplete = function () { db.close(); resolve(found); };
@@ -189,15 +189,15 @@
       });
     }).catch(function () { return null; });
   }
-  function deleteLegacy(store) {
+  function deleteLegacy(where, store) {
     return new Promise(function (resolve) {
-      var open = indexedDB.open(LEGACY.db);
+      var open = indexedDB.open(where.db);
       open.onerror = function () { resolve(); };
       open.onsuccess = function () {
         var db = open.result;
         try {
           var tx = db.transaction(store, 'readwrite');
-          tx.objectStore(store).delete(LEGACY.key);
+          tx.objectStore(store).delete(where.key);
           tx.oncomplete = tx.onerror = function () { db.close(); resolve(); };
         } catch (e) { db.close(); resolve(); }
       };
@@ -205,12 +205,13 @@
   }
 
   /**
-   * create({version, coerceLegacy, onRemote}) → storage:
+   * create({version, legacy, coerceLegacy, onRemote}) → storage:
    *   open()   → Promise<{status: 'ok'|'unavailable'|'newer', history: {conversations}|null,
    *                         migrated: n}>; never rejects
    *   save(prev, next) → Promise<{ok, error?}>: writes what changed from prev to next
    *                      (compared by object identity: the page copies what it changes)
    *   load(ids) → Promise<[conversation|null]>; estimate() → Promise<{usage, quota}|null>
+   * `legacy`: {db, key} of the version-1 value (the page config's legacy_store);
    * `coerceLegacy(value)` turns the version-1 value into {conversations} (or null);
    * `onRemote({changed: [ids], deleted: [ids]})` is called for other tabs' writes.
    */
@@ -301,7 +302,7 @@
         if (checks.some(function (ok) { return !ok; })) { throw new Error('migration could not be verified'); }
         return db.meta.put({ key: 'format', version: version, migrated_from: 1, migrated_at: Date.now() });
       }).then(function () {
-        return deleteLegacy(legacy.store);
+        return deleteLegacy(options.legacy, legacy.store);
       }).then(function () { return conversations.length; });
     }
 
@@ -317,7 +318,7 @@
         if (format && format.version > version) { return 'newer'; }
         if (format && format.version < version) { return upgrade(format.version).then(function () { return 'ok'; }); }
         if (format) { return 'ok'; }
-        return readLegacy().then(function (legacy) {
+        return readLegacy(options.legacy).then(function (legacy) {
           if (!legacy) { return db.meta.put({ key: 'format', version: version }).then(function () { return 'ok'; }); }
           return migrateLegacy(legacy).then(function (n) { migrated = n; return 'ok'; });
         });

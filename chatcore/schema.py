@@ -52,6 +52,10 @@ BACKUP_VERSIONS = (1, 2, 3)  # the versions Restore reads
 # 5: StoredMessage.branches and Conversation.branches (assets/js/branches.mjs); a record
 # of code of version 4 would drop them when it rewrites a message.
 STORE_VERSION = 5
+# Where format 1 kept the whole history: one localforage value (FefferyLocalLargeStorage's
+# database and key, as that release wrote them; fixed, whatever the ids are now).
+# assets/storage.js reads it once, migrates it and deletes it (config: legacy_store).
+LEGACY_STORE = {"db": "localforage", "key": "chat-history-store"}
 BRANCHES_MAX = 100  # versions kept at one point of a conversation
 
 ID_MAX = 200

@@ -15,7 +15,7 @@ from chatcore.messages import IMAGE_TYPES, MAX_ATTACHMENTS, Role
 from chatcore.vision import vision_config
 from chatcore.providers import CURRENCY_SYMBOLS, first_run_env_lines
 from chatserver import access, export_api
-from chatcore.schema import committed_schema
+from chatcore.schema import LEGACY_STORE, committed_schema
 from chatcore.settings_spec import SETTINGS
 from chatcore import presets as preset_spec
 
@@ -81,6 +81,8 @@ def public_config(settings, locale: str = "en-US") -> dict:
         "import_markdown_max_bytes": export_api.import_limit(settings),
         # the names of the files offered for download ({stamp}: local YYYYMMDD-HHMMSS)
         "download_names": DOWNLOAD_NAMES,
+        # where format 1 of the history was kept (assets/storage.js migrates it once)
+        "legacy_store": LEGACY_STORE,
         # images and documents attached to a message (issue 13; chatcore.attachments, chatcore.vision)
         "attachments": {
             "extract_url": app_path("/api/attachments/extract"),

@@ -8,7 +8,8 @@
 import { id, text } from './config.mjs';
 import { setProps, toast } from './dash.mjs';
 import { busy, continueReply, regenerate, sendNow, switchBranch } from './conversation.mjs';
-import { PAGE_VISIBLE, needMarkdown, visibleCount } from './render.mjs';
+import { loadMarkdown } from './messageview.mjs';
+import { PAGE_VISIBLE, visibleCount } from './render.mjs';
 import { openSidebar, sidebarIsOpen } from './sidebar.mjs';
 import { activeConversation, commit, editable, ensureData, findConversation, findMessage, historyOf, setActive, state } from './state.mjs';
 import { nearBottom } from './stream.mjs';
@@ -129,7 +130,7 @@ function onScroll(event) {
 function onInput(event) {
   if (event.target && event.target.id === id('INPUT')) {
     keepDraft(event.target.value);
-    needMarkdown(); // a reply is coming: fmc's bundle loads now, not with the page
+    loadMarkdown(); // a reply is coming: fmc's bundle loads now, not with the page
   }
 }
 

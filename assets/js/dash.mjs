@@ -22,6 +22,20 @@ export function uid(prefix) {
 export function afterRender(fn) {
   window.requestAnimationFrame(() => window.requestAnimationFrame(fn));
 }
+/** Load the classic script at `url` once; resolves with globalThis[`global`] (at once when
+ *  it is there already), rejects when it does not load or does not define it. */
+export function loadScript(url, global) {
+  if (globalThis[global]) { return Promise.resolve(globalThis[global]); }
+  return new Promise(function (resolve, reject) {
+    if (!url || typeof document === 'undefined') { reject(new Error(global + ' is not available')); return; }
+    const script = document.createElement('script');
+    script.src = url;
+    script.async = true;
+    script.onload = () => (globalThis[global] ? resolve(globalThis[global]) : reject(new Error(global + ' did not load')));
+    script.onerror = () => { script.remove(); reject(new Error(global + ' did not load')); };
+    document.head.appendChild(script);
+  });
+}
 export function isSet(value) { return value !== undefined && value !== null && value !== ''; }
 /** A short message at the top of the page (antd message; kind: success|info|warning|error). */
 export function toast(kind, content) {

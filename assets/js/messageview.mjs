@@ -13,6 +13,8 @@
  * values from stored messages are strings only.
  */
 import { CLS } from './classes.mjs';
+import { config } from './config.mjs';
+import { loadScript } from './dash.mjs';
 
 const NAMESPACE = 'chat_components';
 const TAGS = new Set(['div', 'span', 'button', 'details', 'summary', 'img', 'input', 'label']);
@@ -48,15 +50,12 @@ export function markdownReady() { return !!(globalThis.window && window.feffery_
 /** Call `fn` once fmc has loaded (never if it is loaded already). */
 export function onMarkdown(fn) { markdownWaiters.push(fn); }
 /** Load fmc's bundle once, from the page config's bundle_urls.markdown (a failed load may be tried again). */
-export function loadMarkdown(urls) {
-  if (markdownLoad || markdownReady() || !urls || !urls.markdown) { return; }
-  const script = document.createElement('script');
-  script.src = urls.markdown;
-  script.async = true;
-  script.onload = function () { markdownWaiters.splice(0).forEach((fn) => fn()); };
-  script.onerror = function () { markdownLoad = null; script.remove(); };
-  markdownLoad = script;
-  document.head.appendChild(script);
+export function loadMarkdown() {
+  const url = (config().bundle_urls || {}).markdown;
+  if (markdownLoad || markdownReady() || !url) { return; }
+  markdownLoad = loadScript(url, 'feffery_markdown_components').then(function () {
+    markdownWaiters.splice(0).forEach((fn) => fn());
+  }, function () { markdownLoad = null; });
 }
 function toElement(React, node, key) {
   if (node === null || node === undefined || node === false) { return null; }

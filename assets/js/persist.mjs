@@ -51,6 +51,7 @@ export function startStorage() {
   }
   store.api = globalThis.chatStorage.create({
     version: storeVersion(),
+    legacy: config().legacy_store, // {db, key} of format 1 (chatcore/schema.py LEGACY_STORE)
     coerceLegacy: function (value) {
       let raw = value;
       if (typeof value === 'string') { try { raw = JSON.parse(value); } catch (e) { return null; } }

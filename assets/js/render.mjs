@@ -171,15 +171,7 @@ function messageComponent(message, index, lastIndex, lastAssistant, versions) {
 let drawCache = {};
 // fmc's bundle loads on first need (messageview.mjs loadMarkdown): messages drawn as plain
 // text meanwhile are drawn again once it is there (drawKey includes markdownReady)
-let markdownHooked = false;
-export function needMarkdown() {
-  if (markdownReady()) { return; }
-  if (!markdownHooked) {
-    markdownHooked = true;
-    onMarkdown(() => setProps(id('VIEW_STORE'), { data: { limit: 0, at: Date.now() } }));
-  }
-  loadMarkdown(config().bundle_urls);
-}
+onMarkdown(() => setProps(id('VIEW_STORE'), { data: { limit: 0, at: Date.now() } }));
 function drawMessage(message, index, lastIndex, lastAssistant, versions) {
   const key = [message.id, versions ? versions.current + '/' + versions.count : '', index === lastIndex, index === lastAssistant, message.finish_reason, message.stopped,
     message.incomplete, message.trimmed, message.model, JSON.stringify(message.usage || null), message.reasoning_ms,
@@ -293,7 +285,7 @@ export function renderMessages(data, view, prefs, activeStored, cfg) {
   loadModels();
   const conversation = data ? activeConversation(data) : null;
   const messages = (conversation && conversation.messages) || [];
-  if (messages.length) { needMarkdown(); }
+  if (messages.length) { loadMarkdown(); }
   const run = state.run;
   const switched = !conversation || conversation.id !== state.renderedId;
   state.renderedId = conversation ? conversation.id : null;

@@ -11,7 +11,7 @@
  * planSlices is pure and unit-tested (tests/js/share.test.mjs). Listens when imported.
  */
 import { asText, config, id, text } from './config.mjs';
-import { setProps, toast } from './dash.mjs';
+import { loadScript, setProps, toast } from './dash.mjs';
 import { exportRequest } from './backup.mjs';
 import { SHARE_CLS } from './classes.mjs';
 import { loadMarkdownIt, toMarkdown } from './exporter.mjs';
@@ -48,17 +48,6 @@ export function planSlices(boxes, padTop, padBottom, max) {
   return slices;
 }
 
-function loadScript(url, global) {
-  if (globalThis[global]) { return Promise.resolve(globalThis[global]); }
-  return new Promise(function (resolve, reject) {
-    if (!url) { reject(new Error(global + ' is not available')); return; }
-    const script = document.createElement('script');
-    script.src = url;
-    script.onload = () => (globalThis[global] ? resolve(globalThis[global]) : reject(new Error(global + ' did not load')));
-    script.onerror = () => reject(new Error(global + ' did not load'));
-    document.head.appendChild(script);
-  });
-}
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const frame = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
 

@@ -222,7 +222,7 @@ export function startStream(conversation, opts) {
     credentials: 'same-origin'
   });
   setStreaming(true);
-  loadMarkdown(config().bundle_urls); // if typing did not load fmc's bundle already
+  loadMarkdown(); // if typing did not load fmc's bundle already
   if (run.prefix) { drawText(run); }
   scrollToBottom(true);
   const element = document.getElementById(id('SCROLL'));

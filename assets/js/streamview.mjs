@@ -75,7 +75,7 @@ function define() {
     const blocks = view.blocks.map((text, i) => React.createElement(Block, { key: i, text: text, md: md, cut: !!view.cuts[i] }));
     return React.createElement(React.Fragment, null,
       React.createElement('div', { id: props.doneId, className: CLS.streamBlocks }, blocks),
-      // the tail is always drawn (empty too): fmc's code is loaded before the first reply
+      // the tail's holder is always there (stream.mjs markTail finds it by id)
       React.createElement('div', { id: props.tailId, className: CLS.streamTailPart }, markdownElement(React, Object.assign({}, md, { markdownStr: view.tail }))));
   };
   window[NAMESPACE] = Object.assign(window[NAMESPACE] || {}, { StreamMarkdown: component });
