@@ -97,12 +97,18 @@ def open_settings(page: Page, scope: str = "conversation") -> None:
     page.wait_for_timeout(150)
 
 
+# The settings drawer's closing motion has ended: antd hides the panel and gives the focus
+# back to the button that opened it (#chat-settings-button) only then.
+DRAWER_CLOSED_JS = """() => !document.querySelector('.ant-drawer-open')
+    && !document.querySelector('.ant-drawer-content-wrapper:not(.ant-drawer-content-wrapper-hidden)')"""
+
+
 def save_settings(page: Page) -> None:
-    """Click Save and wait until the drawer has closed (its focus trap would otherwise
-    keep the composer's Enter)."""
+    """Click Save and wait until the drawer's closing motion has ended: antd moves the
+    focus back to the settings button at its end, so a key pressed in the composer before
+    that (on a slow machine) would go to that button and open the drawer again."""
     page.click("#chat-settings-save")
-    expect(page.locator(".ant-drawer-open")).to_have_count(0)
-    page.wait_for_timeout(100)
+    page.wait_for_function(DRAWER_CLOSED_JS)
 
 
 def fill_number(page: Page, component_id: str, value: str) -> None:
