@@ -125,6 +125,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+# The HTTP client's INFO line per upstream request ("HTTP Request: POST …") repeats what
+# chatserver.stream logs once per reply, and costs the worker a formatted line each time.
+logging.getLogger("httpx2").setLevel(logging.WARNING)
 if __name__ == "__main__":
     parse_args(sys.argv[1:])  # --help and bad arguments answer before settings are read
 settings = get_settings()

@@ -5,6 +5,8 @@ chatserver/hygiene.py, chatcore/logsafe.py, gunicorn.conf.py)."""
 
 from __future__ import annotations
 
+import json
+
 import http.client
 import logging
 import sys
@@ -241,11 +243,15 @@ def test_gunicorn_log_has_no_traceback_and_no_forged_line(upstream):
         statuses = [_send(port, "GET", path).status for path in BAD_COMPONENT_PATHS[:3]]
         json_headers = {"Cookie": cookie, "Content-Type": "application/json"}
         statuses += [_send(port, "POST", path, json_headers, DEEP_JSON).status for path in ("/api/chat/stream", "/_dash-update-component")]
+        chat = _send(port, "POST", "/api/chat/stream", json_headers, json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode())
+        statuses.append(chat.status)
         time.sleep(0.5)
         log = app.log()
     finally:
         app.stop()
-    assert statuses == [404, 404, 404, 400, 400]
+    assert statuses == [404, 404, 404, 400, 400, 200]
+    # one line per reply (chatserver.stream), not also the HTTP client's line per upstream request
+    assert log.count("chat stream model=test-model") == 1 and "HTTP Request:" not in log
     assert "Traceback" not in log and "Exception on" not in log
     _no_forged_lines(log)
     assert "\\r\\nFAKE-ACCESS-LINE" in log  # escaped
