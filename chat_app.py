@@ -17,6 +17,7 @@ import dash
 from chatserver import access, compression, export_api, pwa, stream_api
 from chatcore.backend import BackendLoadError, load_backend
 from chatcore.connections import ConnectionRegistry
+from chatserver import modules
 from chatserver import slow_clients
 from chatserver import attachments_api
 from components import bundles, layout, login
@@ -50,10 +51,13 @@ def create_app(settings: Settings) -> dash.Dash:
     bundles.defer()  # fmc's bundle loads when the page first draws Markdown (components/bundles.py)
     # the IndexedDB library under assets/storage.js, before the page's own scripts
     app.config.external_scripts.append(app.get_asset_url(layout.VENDOR["dexie"]))
-    app.config.external_scripts.append({"src": app.get_asset_url(PAGE_SCRIPT), "type": "module"})
+    # the page script's modules by versioned URL, preloaded at once (chatserver/modules.py)
+    page_modules = modules.install(app, PAGE_SCRIPT)
+    app.config.external_scripts.append({"src": page_modules.url(app, PAGE_SCRIPT), "type": "module"})
     app.renderer = DEFERRED_RENDERER % app.renderer
     # installable app: manifest link (with the service worker's URL), theme-color, touch icon
     app.index_string = pwa.with_head_tags(app.index_string, app)
+    app.index_string = app.index_string.replace("{%css%}", modules.head_tags(app) + "\n        {%css%}", 1)
     server = app.server
     compression.install(server, settings)  # flask-compress, and the precompressed bundle store
     server.config["CHAT_SETTINGS"] = settings

@@ -50,7 +50,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from chatcore import budgets
-from . import hygiene, pwa, sessions
+from . import hygiene, modules, pwa, sessions
 from chatcore.errors import ChatError
 from chatcore.i18n import LOCALE_COOKIE, resolve_locale
 from .limits import ChatLimits, client_address
@@ -288,7 +288,9 @@ def content_security_policy(app: Flask) -> str:
     policy = app.config.get("CHAT_CSP")
     if policy is None:
         dash_app = app.config.get("CHAT_DASH_APP")
-        hashes = " ".join(dash_app.csp_hashes()) if dash_app is not None else ""
+        sources = list(dash_app.csp_hashes()) if dash_app is not None else []
+        import_map = modules.csp_hash(dash_app) if dash_app is not None else None  # chatserver/modules.py
+        hashes = " ".join(sources + ([import_map] if import_map else []))
         policy = app.config["CHAT_CSP"] = CSP_TEMPLATE.format(hashes=hashes)
     return policy
 

@@ -161,6 +161,10 @@ def bundle_urls(dash_app) -> list[str]:
     from components import bundles  # here: the worker's config is built inside a request
 
     urls += [url for url in bundles.urls(dash_app).values() if url not in urls]
+    # and the page script's modules, which main.mjs imports (chatserver/modules.py)
+    page_modules = dash_app.server.config.get("CHAT_MODULES")
+    if page_modules is not None:
+        urls += [u for u in (page_modules.url(dash_app, name) for name in page_modules.versions) if u not in urls]
     return urls + [_favicon_url(dash_app)] + [icon_url(dash_app, name) for name, _size, _purpose in ICONS]
 
 
