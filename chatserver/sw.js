@@ -11,7 +11,8 @@
  *   pages: the HTML of navigations, network-first (its CSP hashes and page config must be
  *     current); the stored copy answers only when the network fails.
  * Never answered (straight to the network, not stored): the API and the chat stream,
- * Dash's callback/layout routes, the admin pages, anything that is not GET. A POST to
+ * Dash's callback/layout routes, the admin pages, anything that is not GET; the first
+ * ones bypass the worker entirely where the browser supports static routes (install). A POST to
  * the logout URL first deletes this scope's caches, so nothing fetched while one person
  * was signed in is served to the next.
  * On activate, the caches of older versions are deleted.
@@ -77,6 +78,15 @@ async function networkFirst(event) {
 }
 
 self.addEventListener('install', (event) => {
+  // The never-answered paths go straight to the network without this worker (the Service
+  // Worker Static Routing API, where the browser has it: Chromium 123+): no worker
+  // start-up and no fetch handler before the chat stream's request leaves.
+  if (typeof event.addRoutes === 'function') {
+    const rules = CONFIG.network_only.map((prefix) => ({
+      condition: { urlPattern: { pathname: CONFIG.scope + prefix.slice(1) + '*' } }, source: 'network'
+    }));
+    event.waitUntil(event.addRoutes(rules).catch(() => undefined)); // without them, the fetch handler still passes these
+  }
   event.waitUntil((async () => {
     const cache = await caches.open(BUNDLES);
     // one by one: a bundle that fails now is fetched on first use instead of failing the install

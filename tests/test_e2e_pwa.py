@@ -212,6 +212,12 @@ def test_api_and_stream_are_never_cached(browser, site, fresh_upstream):
         assert len(fresh_upstream.requests) >= 2  # both replies came from the upstream
         dash_routes = [r for r in responses if re.search(r"/_dash-(update-component|layout|dependencies)", r.url)]
         assert len(dash_routes) >= 3 and not any(r.from_service_worker for r in dash_routes)
+        # the stream, the API and the layout skip the worker altogether: its static routes
+        # (Chromium's resource timing names the rule's source) — no worker start-up first
+        routed = page.evaluate(r"""() => performance.getEntriesByType('resource')
+            .filter((e) => /\/api\/chat\/stream|\/api\/models|\/_dash-update-component/.test(e.name))
+            .map((e) => e.workerMatchedSourceType)""")
+        assert len(routed) >= 4 and set(routed) == {"network"}, routed
         stored = [url for urls in page.evaluate(CACHE_URLS_JS).values() for url in urls]
         assert stored and not [url for url in stored if "/api/" in url or "/_dash-update" in url or "/_dash-layout" in url]
         assert page.errors == []

@@ -258,7 +258,10 @@ ROUTING_HARNESS = textwrap.dedent(
     vm.runInNewContext(source, { self, caches, fetch, URL, console, Promise });
     (async () => {
       const waits = [];
-      await new Promise((done) => listeners.install({ waitUntil: (p) => p.then(done) }));
+      const routes = [];
+      const installing = [];
+      listeners.install({ waitUntil: (p) => installing.push(p), addRoutes: async (rules) => { routes.push(...rules); } });
+      await Promise.all(installing);
       await new Promise((done) => listeners.activate({ waitUntil: (p) => p.then(done) }));
       const out = [];
       for (const c of cases) {
@@ -274,7 +277,7 @@ ROUTING_HARNESS = textwrap.dedent(
         out.push(answered ? (network.length > before ? 'network' : 'cache') : 'none');
       }
       out.push([...stores.keys()].length);
-      console.log(JSON.stringify(out));
+      console.log(JSON.stringify({ out, routes }));
     })();
     """
 )
@@ -304,7 +307,12 @@ def test_worker_routing(make_client, tmp_path):
     ]
     result = subprocess.run([NODE, "-e", ROUTING_HARNESS, str(script), json.dumps(cases)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout)
+    report = json.loads(result.stdout)
+    out = report["out"]
+    # the never-answered paths are also static routes to the network (the worker is skipped)
+    assert report["routes"] == [
+        {"condition": {"urlPattern": {"pathname": prefix + "*"}}, "source": "network"} for prefix in pwa.NETWORK_ONLY
+    ]
     assert out[:-1] == [
         "cache", "network", "cache", "network", "network",
         "none", "none", "none", "none", "none", "none", "none", "network",
