@@ -29,9 +29,9 @@ deletes its caches (the worker, on the logout POST) and the HTTP cache
 (``Clear-Site-Data: "cache"`` on the logout response); never ``"storage"``, which
 would wipe the conversations in IndexedDB.
 
-Measured (docs/pwa.md): a cold load receives about 1.9 MB over the network, a repeat
-visit with the worker about 150 KB (no versioned bundle reaches the server; the rest is
-the page's ES modules, the layout and the HTML).
+Measured (docs/pwa.md): a cold load receives about 2.0 MB over the network, a repeat
+visit with the worker about 34 KB (no versioned bundle or module reaches the server; the
+rest is the layout, the HTML and the callbacks).
 """
 
 from __future__ import annotations
