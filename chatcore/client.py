@@ -6,15 +6,15 @@ no Flask or Dash import, so a test can call it directly against a local upstream
 
 from __future__ import annotations
 
-import _socket
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
 import math
 import random
 import re
-import socket
+import select
 import threading
 import time
 from dataclasses import dataclass, field
@@ -469,8 +469,9 @@ BATCH_MAX = 512  # events: a longer burst is sent in several writes, so the firs
 def _readiness(response: httpx2.Response) -> Callable[[], bool]:
     """A check, for one upstream response, whether more of its body can be read at once
     (without waiting for the network): a whole line already buffered by the HTTP/1.1
-    parser (h11, under httpx2/httpcore2) or bytes waiting in the socket (``recv(MSG_PEEK |
-    MSG_DONTWAIT)``, POSIX recv(2)). ``stream_chat_batches`` keeps gathering events
+    parser (h11, under httpx2/httpcore2) or the socket readable now (``poll`` with a
+    zero timeout, POSIX poll(2): 0.9 µs, where a ``recv(MSG_PEEK)`` through a socket
+    object made per call took 7.6 µs). ``stream_chat_batches`` keeps gathering events
     while it says ``True``, so what arrived while the last write went out is sent in
     one write.
 
@@ -492,23 +493,44 @@ def _readiness(response: httpx2.Response) -> Callable[[], bool]:
     except (AttributeError, KeyError, OSError, TypeError):
         pass
 
+    poller = None
+    make_poller = _poll_factory()
+    if fd is not None and make_poller is not None:
+        poller = make_poller()
+        poller.register(fd, select.POLLIN)
+
     def ready() -> bool:
         buffered = getattr(h11_state._receive_buffer, "_data", b"")
         # after a chunk's data h11 keeps its closing CRLF: more is here only when a
         # whole line follows it (the next chunk's size line; RFC 9112 §7.1)
         if len(buffered) > 2 and buffered.find(b"\n", 2) >= 0:
             return True
-        if fd is None:
+        if poller is None:
             return False
-        peek = _socket.socket(fileno=fd)
         try:
-            return bool(peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
-        except OSError:  # EAGAIN: nothing there; any other error: the next read will tell
+            # readable now (bytes, or the end of the stream: the next read tells which)
+            return bool(poller.poll(0))
+        except OSError:  # the next read will tell
             return False
-        finally:
-            peek.detach()
 
     return ready
+
+
+@functools.lru_cache(maxsize=1)
+def _poll_factory() -> Callable[[], Any] | None:
+    """``select.poll`` (POSIX poll(2)) as the OS has it, or ``None`` where there is none
+    (Windows: then only h11's buffer is checked). Under gevent's monkey patching
+    (gunicorn's gevent worker) ``select.poll`` is removed, so the original is taken
+    from gevent. ``poll(0)`` never blocks, so it never holds up the worker's other
+    greenlets."""
+    try:
+        from gevent import monkey
+
+        if monkey.is_module_patched("select"):
+            return monkey.get_original("select", "poll")
+    except (ImportError, AttributeError):
+        pass
+    return getattr(select, "poll", None)
 
 
 def _loads_or_none(data: bytes) -> Any:
