@@ -57,7 +57,7 @@ def create_app(settings: Settings) -> dash.Dash:
     app.renderer = DEFERRED_RENDERER % app.renderer
     # installable app: manifest link (with the service worker's URL), theme-color, touch icon
     app.index_string = pwa.with_head_tags(app.index_string, app)
-    app.index_string = app.index_string.replace("{%css%}", modules.head_tags(app) + "\n        {%css%}", 1)
+    app.index_string = modules.with_head_tags(app.index_string, app)
     server = app.server
     compression.install(server, settings)  # flask-compress, and the precompressed bundle store
     server.config["CHAT_SETTINGS"] = settings

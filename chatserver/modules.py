@@ -10,7 +10,7 @@ load and 0.5 s of a repeat visit went by before Dash fetched its layout.
 * ``ModuleSet.scan(assets_folder, entry)``: the static import graph from the entry
   (``import … from './x.mjs'``, ``import './x.mjs'``, ``export … from``), each file with
   ``?v=`` = the first 12 hex digits of the SHA-256 of its bytes.
-* ``head_tags(dash_app)``: an import map (WHATWG HTML, "Import maps") that maps each
+* ``with_head_tags(index_string, dash_app)``: an import map (WHATWG HTML, "Import maps") that maps each
   module's plain URL to its versioned URL (a relative import inside a module resolves
   to the plain URL, which the map rewrites), then one ``<link rel="modulepreload">``
   per module, in the page head before any module script. The import map is an inline
@@ -30,6 +30,7 @@ import base64
 import hashlib
 import html
 import json
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from pathlib import Path
 from flask import Response, current_app, request
 
 from chatserver.compression import IMMUTABLE
+from chatserver.pwa import content_version
 
 # A relative module specifier of a static import or re-export (not `import(…)`).
 _STATIC_IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*)(["'])(\.{1,2}/[^"'\s]+?\.mjs)\1""")
@@ -67,17 +69,10 @@ class ModuleSet:
             if name in versions:
                 continue
             data = (root / name).read_bytes()
-            versions[name] = hashlib.sha256(data).hexdigest()[:12]
-            base = Path(name).parent
+            versions[name] = content_version(data)
+            base = posixpath.dirname(name)
             for _quote, spec in _STATIC_IMPORT.findall(data.decode("utf-8")):
-                target = (base / spec).as_posix()
-                parts: list[str] = []
-                for part in target.split("/"):  # normalise "a/./b", "a/../b"
-                    if part == "..":
-                        parts.pop()
-                    elif part not in ("", "."):
-                        parts.append(part)
-                todo.append("/".join(parts))
+                todo.append(posixpath.normpath(posixpath.join(base, spec)))  # "a/./b", "a/../b"
         return cls(entry, versions)
 
     def url(self, dash_app, name: str) -> str:
@@ -99,14 +94,19 @@ def install(dash_app, entry: str) -> ModuleSet:
     return modules
 
 
-def head_tags(dash_app) -> str:
-    """The import map and the ``modulepreload`` links of the installed modules (HTML)."""
+def with_head_tags(index_string: str, dash_app) -> str:
+    """Dash's ``index_string`` with the import map and the ``modulepreload`` links of the
+    installed modules put into the head, before the stylesheets (``{%css%}``) and so
+    before any module script."""
     modules: ModuleSet = dash_app.server.config["CHAT_MODULES"]
     esc = html.escape
     links = "".join(
         f'\n        <link rel="modulepreload" href="{esc(modules.url(dash_app, name))}">' for name in modules.versions
     )
-    return f'<script type="importmap">{modules.import_map(dash_app)}</script>{links}'
+    if "{%css%}" not in index_string:
+        raise ValueError("index_string has no {%css%} to put the import map before")
+    tags = f'<script type="importmap">{modules.import_map(dash_app)}</script>{links}'
+    return index_string.replace("{%css%}", tags + "\n        {%css%}", 1)
 
 
 def csp_hash(dash_app) -> str | None:

@@ -95,9 +95,15 @@ def base_path(dash_app) -> str:
     return prefix if prefix.endswith("/") else prefix + "/"
 
 
+def content_version(data: bytes) -> str:
+    """The version a URL carries for content ``data`` (``?v=``): the first 12 hex digits
+    of its SHA-256."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
 @lru_cache(maxsize=16)
 def _file_hash(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    return content_version(Path(path).read_bytes())
 
 
 def icon_url(dash_app, name: str) -> str:

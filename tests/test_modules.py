@@ -11,7 +11,7 @@ import re
 import pytest
 
 from chatserver.modules import ModuleSet
-from tests.e2e_chat import open_chat, send, wait_idle
+from tests.e2e_chat import open_chat, send
 
 
 def write(root, name: str, text: str) -> None:
@@ -82,7 +82,6 @@ def test_a_current_version_is_immutable_and_any_other_is_not(served):
 def test_chromium_loads_each_module_once_by_its_versioned_url(page, app_server, fresh_upstream):
     open_chat(page, app_server.url)
     send(page, "hello")
-    wait_idle(page)
     loaded = page.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\\.mjs(\\?|$)/.test(n))")
     plain = [url for url in loaded if "?v=" not in url]
     names = [url.split("?")[0] for url in loaded]
